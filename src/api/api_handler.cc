@@ -1,0 +1,413 @@
+#include "api/api_handler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+
+#include "api/aws_error.h"
+#include "auth/sigv4.h"
+#include "common/ids.h"
+#include "common/work_queue.h"
+#include "controlplane/capacity_providers.h"
+#include "controlplane/function_config.h"
+#include "controlplane/functions.h"
+#include "controlplane/json_fields.h"
+#include "controlplane/tags.h"
+
+namespace hearth {
+namespace json = boost::json;
+
+namespace {
+
+// CreateFunction and UpdateFunctionCode carry a base64 zip of up to 50 MB: AWS's request limit
+// for them is 70167211 bytes. Invoke payloads are 6 MB; other operations are small.
+constexpr size_t kCodeUploadLimit = 70167211;
+constexpr size_t kInvokeLimit = 6 * 1024 * 1024 + 100;
+constexpr size_t kDefaultLimit = 1024 * 1024;
+
+std::vector<std::string> splitPath(const std::string& raw_path, bool* ok) {
+  std::vector<std::string> segments;
+  size_t start = 1;
+  *ok = !raw_path.empty() && raw_path[0] == '/';
+  while (*ok && start <= raw_path.size()) {
+    size_t slash = raw_path.find('/', start);
+    std::string_view raw = std::string_view(raw_path).substr(
+        start, slash == std::string::npos ? std::string::npos : slash - start);
+    std::string decoded;
+    if (!percentDecode(raw, false, &decoded)) {
+      *ok = false;
+      break;
+    }
+    segments.push_back(std::move(decoded));
+    if (slash == std::string::npos) {
+      break;
+    }
+    start = slash + 1;
+  }
+  // "/2015-03-31/functions/" and "/2015-03-31/functions" are the same route.
+  if (!segments.empty() && segments.back().empty()) {
+    segments.pop_back();
+  }
+  return segments;
+}
+
+HttpResponse jsonResponse(int status, const json::object& body, const std::string& request_id) {
+  HttpResponse response;
+  response.status = status;
+  response.set("Content-Type", "application/json");
+  response.set("x-amzn-RequestId", request_id);
+  response.body = json::serialize(body);
+  return response;
+}
+
+HttpResponse emptyResponse(int status, const std::string& request_id) {
+  HttpResponse response;
+  response.status = status;
+  response.set("x-amzn-RequestId", request_id);
+  return response;
+}
+
+Result<std::optional<int64_t>> intParam(const ParsedTarget& target, std::string_view name) {
+  const std::string* value = target.param(name);
+  if (value == nullptr) {
+    return std::optional<int64_t>();
+  }
+  int64_t out = 0;
+  auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), out);
+  if (ec != std::errc() || ptr != value->data() + value->size()) {
+    return validationError(*value, std::string(name), "Member must be an integer");
+  }
+  return std::optional<int64_t>(out);
+}
+
+std::optional<std::string> optParam(const ParsedTarget& target, std::string_view name) {
+  const std::string* value = target.param(name);
+  return value ? std::optional<std::string>(*value) : std::nullopt;
+}
+
+Status unknownOperation(const HttpRequest& request) {
+  return Status(StatusCode::kUnknownOperation,
+                "No operation matches " + request.method + " " + request.target.substr(0, 200));
+}
+
+}  // namespace
+
+ApiHandler::ApiHandler(ApiDeps deps) : deps_(deps) {}
+
+size_t ApiHandler::bodyLimitFor(const std::string& method, const std::string& target) {
+  if (target.find("/invocations") != std::string::npos) {
+    return kInvokeLimit;
+  }
+  if ((method == "POST" && target.rfind("/2015-03-31/functions", 0) == 0 &&
+       target.find("/", std::string_view("/2015-03-31/functions/").size()) == std::string::npos) ||
+      (method == "PUT" && target.find("/code") != std::string::npos)) {
+    return kCodeUploadLimit;
+  }
+  return kDefaultLimit;
+}
+
+HttpResponse ApiHandler::transportErrorResponse(TransportError error) {
+  std::string request_id = newUuid();
+  HttpResponse response;
+  switch (error) {
+    case TransportError::kBodyTooLarge:
+      response = renderAwsError(
+          Status(StatusCode::kPayloadTooLarge,
+                 "Request must be smaller than 70167211 bytes for code uploads and 6291556 bytes "
+                 "for invocations."),
+          request_id);
+      break;
+    case TransportError::kHeaderTooLarge:
+    case TransportError::kBadRequest:
+      response = renderAwsError(
+          Status(StatusCode::kInvalidRequestContent, "The request could not be parsed."),
+          request_id);
+      break;
+    case TransportError::kReadTimeout:
+      response = renderAwsError(
+          Status(StatusCode::kInvalidRequestContent, "Timed out reading the request."), request_id);
+      break;
+  }
+  response.set("Connection", "close");
+  return response;
+}
+
+void ApiHandler::handle(HttpRequest request, Responder respond) {
+  std::string request_id = newUuid();
+  if (request.target == "/healthz" || request.target.rfind("/healthz?", 0) == 0) {
+    HttpResponse response;
+    response.status = ready_ ? 200 : 503;
+    response.set("Content-Type", "application/json");
+    response.body = ready_ ? R"({"status":"ok"})" : R"({"status":"starting"})";
+    respond(std::move(response));
+    return;
+  }
+  if (deps_.verifier != nullptr) {
+    SignedRequest signed_request{request.method, request.target, request.headers, request.body};
+    Status verified = deps_.verifier->verify(signed_request);
+    if (!verified.isOk()) {
+      respond(renderAwsError(verified, request_id));
+      return;
+    }
+  }
+  // The control plane reads and writes the state store, which may block: run it off the I/O
+  // thread. A full queue sheds load instead of queueing without bound.
+  auto shared_request = std::make_shared<HttpRequest>(std::move(request));
+  auto shared_respond = std::make_shared<Responder>(std::move(respond));
+  bool queued = deps_.control_work->trySubmit([this, shared_request, shared_respond, request_id] {
+    HttpResponse response;
+    try {
+      response = execute(*shared_request, request_id);
+    } catch (const std::exception& e) {
+      spdlog::error("request {} {} failed: {}", shared_request->method, shared_request->target,
+                    e.what());
+      response = renderAwsError(internalError("An internal error occurred."), request_id);
+    }
+    (*shared_respond)(std::move(response));
+  });
+  if (!queued) {
+    (*shared_respond)(renderAwsError(
+        Status(StatusCode::kThrottled, "Rate exceeded").withReason("CallerRateLimitExceeded", 1),
+        request_id));
+  }
+}
+
+HttpResponse ApiHandler::execute(const HttpRequest& request, const std::string& id) {
+  ParsedTarget target;
+  if (!parseTarget(request.target, &target)) {
+    return renderAwsError(Status(StatusCode::kInvalidRequestContent,
+                                 "The request target is not valid percent-encoding."),
+                          id);
+  }
+  bool path_ok = false;
+  std::vector<std::string> seg = splitPath(target.raw_path, &path_ok);
+  if (!path_ok) {
+    return renderAwsError(unknownOperation(request), id);
+  }
+  const std::string& m = request.method;
+  auto body = [&]() { return parseJsonObject(request.body); };
+  auto reply = [&](Result<json::object> result, int status) {
+    return result.isOk() ? jsonResponse(status, *result, id) : renderAwsError(result.status(), id);
+  };
+  auto replyEmpty = [&](const Status& status, int code) {
+    return status.isOk() ? emptyResponse(code, id) : renderAwsError(status, id);
+  };
+  size_t n = seg.size();
+  auto is = [&](size_t i, std::string_view s) { return i < n && seg[i] == s; };
+
+  FunctionRegistry& fns = *deps_.functions;
+  CapacityProviderRegistry& cps = *deps_.providers;
+
+  if (is(0, "2015-03-31") && is(1, "functions")) {
+    if (n == 2) {
+      if (m == "POST") {
+        auto req = body();
+        if (!req.isOk())
+          return renderAwsError(req.status(), id);
+        return reply(fns.createFunction(*req), 201);
+      }
+      if (m == "GET") {
+        auto max = intParam(target, "MaxItems");
+        if (!max.isOk())
+          return renderAwsError(max.status(), id);
+        return reply(fns.listFunctions(optParam(target, "Marker"), *max,
+                                       optParam(target, "FunctionVersion")),
+                     200);
+      }
+    }
+    if (n >= 3) {
+      const std::string& fn = seg[2];
+      auto qualifier = optParam(target, "Qualifier");
+      if (n == 3) {
+        if (m == "GET")
+          return reply(fns.getFunction(fn, qualifier), 200);
+        if (m == "DELETE")
+          return replyEmpty(fns.deleteFunction(fn, qualifier), 204);
+      }
+      if (n == 4 && seg[3] == "configuration") {
+        if (m == "GET")
+          return reply(fns.getFunctionConfiguration(fn, qualifier), 200);
+        if (m == "PUT") {
+          auto req = body();
+          if (!req.isOk())
+            return renderAwsError(req.status(), id);
+          return reply(fns.updateFunctionConfiguration(fn, *req), 200);
+        }
+      }
+      if (n == 4 && seg[3] == "code" && m == "PUT") {
+        auto req = body();
+        if (!req.isOk())
+          return renderAwsError(req.status(), id);
+        return reply(fns.updateFunctionCode(fn, *req), 200);
+      }
+      if (n == 4 && seg[3] == "versions") {
+        if (m == "POST") {
+          auto req = body();
+          if (!req.isOk())
+            return renderAwsError(req.status(), id);
+          return reply(fns.publishVersion(fn, *req), 201);
+        }
+        if (m == "GET") {
+          auto max = intParam(target, "MaxItems");
+          if (!max.isOk())
+            return renderAwsError(max.status(), id);
+          return reply(fns.listVersions(fn, optParam(target, "Marker"), *max), 200);
+        }
+      }
+      if (n == 4 && seg[3] == "aliases") {
+        if (m == "POST") {
+          auto req = body();
+          if (!req.isOk())
+            return renderAwsError(req.status(), id);
+          return reply(fns.createAlias(fn, *req), 201);
+        }
+        if (m == "GET") {
+          auto max = intParam(target, "MaxItems");
+          if (!max.isOk())
+            return renderAwsError(max.status(), id);
+          return reply(fns.listAliases(fn, optParam(target, "FunctionVersion"),
+                                       optParam(target, "Marker"), *max),
+                       200);
+        }
+      }
+      if (n == 5 && seg[3] == "aliases") {
+        const std::string& alias = seg[4];
+        if (m == "GET")
+          return reply(fns.getAlias(fn, alias), 200);
+        if (m == "DELETE")
+          return replyEmpty(fns.deleteAlias(fn, alias), 204);
+        if (m == "PUT") {
+          auto req = body();
+          if (!req.isOk())
+            return renderAwsError(req.status(), id);
+          return reply(fns.updateAlias(fn, alias, *req), 200);
+        }
+      }
+      if (n == 4 && seg[3] == "invocations" && m == "POST") {
+        return invoke(request, fn, qualifier, id);
+      }
+    }
+  }
+
+  if (is(0, "2025-11-30") && is(1, "capacity-providers")) {
+    if (n == 2 && m == "POST") {
+      auto req = body();
+      if (!req.isOk())
+        return renderAwsError(req.status(), id);
+      return reply(cps.create(*req), 202);
+    }
+    if (n == 2 && m == "GET") {
+      auto max = intParam(target, "MaxItems");
+      if (!max.isOk())
+        return renderAwsError(max.status(), id);
+      return reply(cps.list(optParam(target, "State"), optParam(target, "Marker"), *max), 200);
+    }
+    if (n == 3) {
+      if (m == "GET")
+        return reply(cps.get(seg[2]), 200);
+      if (m == "DELETE")
+        return reply(cps.remove(seg[2]), 202);
+      if (m == "PUT") {
+        auto req = body();
+        if (!req.isOk())
+          return renderAwsError(req.status(), id);
+        return reply(cps.update(seg[2], *req), 202);
+      }
+    }
+    if (n == 4 && seg[3] == "function-versions" && m == "GET") {
+      auto max = intParam(target, "MaxItems");
+      if (!max.isOk())
+        return renderAwsError(max.status(), id);
+      return reply(cps.listFunctionVersions(seg[2], optParam(target, "Marker"), *max), 200);
+    }
+  }
+
+  if (is(0, "2025-11-30") && is(1, "functions") && n == 4 && seg[3] == "function-scaling-config") {
+    auto qualifier = optParam(target, "Qualifier");
+    if (m == "GET")
+      return reply(fns.getScalingConfig(seg[2], qualifier), 200);
+    if (m == "PUT") {
+      auto req = body();
+      if (!req.isOk())
+        return renderAwsError(req.status(), id);
+      return reply(fns.putScalingConfig(seg[2], qualifier, *req), 202);
+    }
+  }
+
+  if (is(0, "2017-03-31") && is(1, "tags") && n == 3) {
+    const std::string& arn = seg[2];
+    if (m == "GET")
+      return reply(deps_.tags->listTags(arn), 200);
+    if (m == "POST") {
+      auto req = body();
+      if (!req.isOk())
+        return renderAwsError(req.status(), id);
+      return replyEmpty(deps_.tags->tagResource(arn, *req), 204);
+    }
+    if (m == "DELETE") {
+      return replyEmpty(deps_.tags->untagResource(arn, target.params("tagKeys")), 204);
+    }
+  }
+  return renderAwsError(unknownOperation(request), id);
+}
+
+HttpResponse ApiHandler::invoke(const HttpRequest& request, const std::string& function,
+                                const std::optional<std::string>& qualifier,
+                                const std::string& id) {
+  const std::string* type_header = request.header("X-Amz-Invocation-Type");
+  std::string invocation_type = type_header ? *type_header : "RequestResponse";
+  if (invocation_type != "RequestResponse" && invocation_type != "Event" &&
+      invocation_type != "DryRun") {
+    return renderAwsError(validationError(invocation_type, "invocationType",
+                                          "Member must satisfy enum value set: [Event, "
+                                          "RequestResponse, DryRun]"),
+                          id);
+  }
+  auto config = deps_.functions->getFunctionConfiguration(function, std::nullopt);
+  if (!config.isOk()) {
+    return renderAwsError(config.status(), id);
+  }
+  std::optional<std::string> effective = qualifier;
+  bool managed = !capacityProviderOf(*config).empty();
+  if (!effective && managed) {
+    effective = std::string(kLatestPublished);
+  }
+  auto version = deps_.functions->resolveVersion(function, effective);
+  if (!version.isOk()) {
+    if (version.status().code() == StatusCode::kNotFound && !qualifier && managed) {
+      return renderAwsError(Status(StatusCode::kNoPublishedVersion,
+                                   "The function has no published version to invoke. Publish "
+                                   "with PublishTo=LATEST_PUBLISHED or invoke a version."),
+                            id);
+    }
+    return renderAwsError(version.status(), id);
+  }
+  std::string state = stringMember(version->config, "State");
+  if (invocation_type == "DryRun") {
+    HttpResponse response = emptyResponse(204, id);
+    response.set("X-Amz-Executed-Version", stringMember(version->config, "Version"));
+    return response;
+  }
+  if (invocation_type == "Event") {
+    return renderAwsError(
+        Status(StatusCode::kNotImplemented,
+               "InvocationType Event (asynchronous invocation) is not yet supported by Hearth; "
+               "use RequestResponse."),
+        id);
+  }
+  if (state != "Active") {
+    return renderAwsError(
+        conflict("The operation cannot be performed at this time. The function is currently in "
+                 "the following state: " +
+                 state),
+        id);
+  }
+  return renderAwsError(Status(StatusCode::kNotImplemented,
+                               "Synchronous invocation needs the Hearth data plane, which is not "
+                               "part of this build."),
+                        id);
+}
+
+}  // namespace hearth

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "net/http_server.h"
+
+namespace hearth {
+
+class CapacityProviderRegistry;
+class FunctionRegistry;
+class SigV4Verifier;
+class TagRegistry;
+class WorkQueue;
+
+// What the API needs. Every pointer must outlive the handler; `verifier` may be null (loopback:
+// any credentials are accepted).
+struct ApiDeps {
+  FunctionRegistry* functions = nullptr;
+  CapacityProviderRegistry* providers = nullptr;
+  TagRegistry* tags = nullptr;
+  WorkQueue* control_work = nullptr;  // runs blocking control-plane operations
+  const SigV4Verifier* verifier = nullptr;
+};
+
+// Serves the AWS Lambda REST API: matches each request to an operation, verifies SigV4 when
+// configured, runs the operation on the control-plane work queue, and renders the AWS response
+// or error. handle() is called on server I/O threads and never blocks.
+class ApiHandler {
+ public:
+  explicit ApiHandler(ApiDeps deps);
+
+  void handle(HttpRequest request, Responder respond);
+
+  // Body limit for a request, chosen from its method and target before the body is read.
+  static size_t bodyLimitFor(const std::string& method, const std::string& target);
+  // Response for requests the transport rejected (too large, malformed).
+  static HttpResponse transportErrorResponse(TransportError error);
+
+  // /healthz answers 200 only after setReady(true).
+  void setReady(bool ready) { ready_ = ready; }
+
+ private:
+  HttpResponse execute(const HttpRequest& request, const std::string& request_id);
+  HttpResponse invoke(const HttpRequest& request, const std::string& function,
+                      const std::optional<std::string>& qualifier, const std::string& request_id);
+
+  ApiDeps deps_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace hearth

@@ -1,0 +1,160 @@
+#include "api/api_handler.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <filesystem>
+#include <future>
+
+#include "artifact/code_store.h"
+#include "artifact/encoding.h"
+#include "artifact/zip_writer.h"
+#include "auth/sigv4.h"
+#include "common/work_queue.h"
+#include "controlplane/capacity_providers.h"
+#include "controlplane/functions.h"
+#include "controlplane/tags.h"
+#include "store/memory_store.h"
+
+namespace hearth {
+namespace {
+namespace json = boost::json;
+
+class ApiHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("hearth-api-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    store_ = makeMemoryStore();
+    code_ = std::move(CodeStore::open((dir_ / "code").string())).value();
+    providers_ = std::make_unique<CapacityProviderRegistry>(store_.get(), &clock_, account_);
+    functions_ = std::make_unique<FunctionRegistry>(store_.get(), code_.get(), providers_.get(),
+                                                    &clock_, account_);
+    tags_ = std::make_unique<TagRegistry>(functions_.get(), providers_.get(), account_);
+    work_ = std::make_unique<WorkQueue>(1, 16);
+  }
+  void TearDown() override {
+    work_->drain();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::unique_ptr<ApiHandler> makeHandler(const SigV4Verifier* verifier = nullptr) {
+    ApiDeps deps{functions_.get(), providers_.get(), tags_.get(), work_.get(), verifier};
+    auto handler = std::make_unique<ApiHandler>(deps);
+    handler->setReady(true);
+    return handler;
+  }
+
+  HttpResponse call(ApiHandler& handler, HttpRequest request) {
+    std::promise<HttpResponse> done;
+    handler.handle(std::move(request), [&done](HttpResponse r) { done.set_value(std::move(r)); });
+    return done.get_future().get();
+  }
+
+  static HttpRequest request(std::string method, std::string target, std::string body = "") {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.target = std::move(target);
+    r.body = std::move(body);
+    r.headers.emplace_back("Host", "127.0.0.1:9001");
+    return r;
+  }
+
+  std::string createBody(const std::string& name) {
+    std::string zip = buildZip({{"index.py", "def handler(e, c):\n  return e\n", false}});
+    return json::serialize(json::object{{"FunctionName", name},
+                                        {"Runtime", "python3.13"},
+                                        {"Handler", "index.handler"},
+                                        {"Role", "arn:aws:iam::123456789012:role/r"},
+                                        {"Code", json::object{{"ZipFile", base64Encode(zip)}}}});
+  }
+
+  std::filesystem::path dir_;
+  FakeClock clock_;
+  AccountContext account_;
+  StorePtr store_;
+  std::unique_ptr<CodeStore> code_;
+  std::unique_ptr<CapacityProviderRegistry> providers_;
+  std::unique_ptr<FunctionRegistry> functions_;
+  std::unique_ptr<TagRegistry> tags_;
+  std::unique_ptr<WorkQueue> work_;
+};
+
+TEST_F(ApiHandlerTest, RoutesCreateGetListAndDelete) {
+  auto handler = makeHandler();
+  auto created = call(*handler, request("POST", "/2015-03-31/functions", createBody("f1")));
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto got = call(*handler, request("GET", "/2015-03-31/functions/f1"));
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(json::parse(got.body).at("Configuration").at("FunctionName").as_string(), "f1");
+  auto by_arn =
+      call(*handler,
+           request("GET",
+                   "/2015-03-31/functions/"
+                   "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Af1/configuration"));
+  EXPECT_EQ(by_arn.status, 200) << by_arn.body;
+  auto listed = call(*handler, request("GET", "/2015-03-31/functions/?MaxItems=10"));
+  EXPECT_EQ(json::parse(listed.body).at("Functions").as_array().size(), 1u);
+  EXPECT_EQ(call(*handler, request("DELETE", "/2015-03-31/functions/f1")).status, 204);
+  auto missing = call(*handler, request("GET", "/2015-03-31/functions/f1"));
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(*missing.header("X-Amzn-ErrorType"), "ResourceNotFoundException");
+}
+
+TEST_F(ApiHandlerTest, MalformedJsonAndUnknownRoutesGetAwsErrors) {
+  auto handler = makeHandler();
+  auto bad = call(*handler, request("POST", "/2015-03-31/functions", "{not json"));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(*bad.header("X-Amzn-ErrorType"), "InvalidRequestContentException");
+  auto unknown = call(*handler, request("GET", "/nowhere/at/all"));
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(*unknown.header("X-Amzn-ErrorType"), "UnknownOperationException");
+  EXPECT_TRUE(json::parse(unknown.body).as_object().contains("message"));
+  auto bad_max = call(*handler, request("GET", "/2015-03-31/functions/?MaxItems=abc"));
+  EXPECT_EQ(bad_max.status, 400);
+}
+
+TEST_F(ApiHandlerTest, HealthzReflectsReadiness) {
+  auto handler = makeHandler();
+  EXPECT_EQ(call(*handler, request("GET", "/healthz")).status, 200);
+  handler->setReady(false);
+  EXPECT_EQ(call(*handler, request("GET", "/healthz")).status, 503);
+}
+
+TEST_F(ApiHandlerTest, VerifiesSigV4WhenConfigured) {
+  Credentials key{"AKIDHEARTH", "secret-key"};
+  RealClock real;
+  SigV4Verifier verifier({key}, "us-east-1", "lambda", real);
+  auto handler = makeHandler(&verifier);
+  HttpRequest unsigned_request = request("GET", "/2015-03-31/functions/");
+  EXPECT_EQ(call(*handler, unsigned_request).status, 403);
+
+  HttpRequest signed_request = request("GET", "/2015-03-31/functions/");
+  SignedRequest s{signed_request.method, signed_request.target, signed_request.headers, ""};
+  signRequest(s, key, "us-east-1", "lambda", std::chrono::system_clock::now());
+  signed_request.headers = s.headers;
+  EXPECT_EQ(call(*handler, signed_request).status, 200);
+
+  HttpRequest tampered = signed_request;
+  tampered.target = "/2015-03-31/functions/?MaxItems=1";
+  auto rejected = call(*handler, tampered);
+  EXPECT_EQ(rejected.status, 403);
+  EXPECT_EQ(*rejected.header("X-Amzn-ErrorType"), "InvalidSignatureException");
+}
+
+TEST_F(ApiHandlerTest, BodyLimitsDependOnOperation) {
+  EXPECT_EQ(ApiHandler::bodyLimitFor("POST", "/2015-03-31/functions"), 70167211u);
+  EXPECT_EQ(ApiHandler::bodyLimitFor("PUT", "/2015-03-31/functions/f/code"), 70167211u);
+  EXPECT_EQ(ApiHandler::bodyLimitFor("POST", "/2015-03-31/functions/f/invocations"),
+            6u * 1024 * 1024 + 100);
+  EXPECT_EQ(ApiHandler::bodyLimitFor("POST", "/2015-03-31/functions/f/aliases"), 1024u * 1024);
+  HttpResponse too_large = ApiHandler::transportErrorResponse(TransportError::kBodyTooLarge);
+  EXPECT_EQ(too_large.status, 413);
+  EXPECT_EQ(*too_large.header("X-Amzn-ErrorType"), "RequestTooLargeException");
+}
+
+}  // namespace
+}  // namespace hearth

@@ -1,0 +1,10 @@
+#pragma once
+
+#include <string>
+
+namespace hearth {
+
+// A random RFC 4122 version-4 UUID, lower case. Thread-safe.
+std::string newUuid();
+
+}  // namespace hearth

@@ -1,0 +1,57 @@
+#include "common/work_queue.h"
+
+namespace hearth {
+
+WorkQueue::WorkQueue(size_t threads, size_t max_queued) : max_queued_(max_queued) {
+  for (size_t i = 0; i < std::max<size_t>(1, threads); ++i) {
+    threads_.emplace_back([this] { run(); });
+  }
+}
+
+WorkQueue::~WorkQueue() {
+  drain();
+}
+
+bool WorkQueue::trySubmit(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    if (draining_ || tasks_.size() >= max_queued_) {
+      return false;
+    }
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void WorkQueue::drain() {
+  {
+    std::lock_guard lock(mu_);
+    draining_ = true;
+  }
+  cv_.notify_all();
+  for (auto& thread : threads_) {
+    if (thread.joinable()) {
+      thread.join();
+    }
+  }
+  threads_.clear();
+}
+
+void WorkQueue::run() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return draining_ || !tasks_.empty(); });
+      if (tasks_.empty()) {
+        return;
+      }
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    task();
+  }
+}
+
+}  // namespace hearth

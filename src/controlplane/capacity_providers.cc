@@ -1,0 +1,571 @@
+#include "controlplane/capacity_providers.h"
+
+#include <fmt/format.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <set>
+
+#include "controlplane/json_fields.h"
+
+namespace hearth {
+namespace json = boost::json;
+
+namespace keys {
+std::string capacityProvider(std::string_view name) {
+  return fmt::format("cp/{}", name);
+}
+std::string capacityProviderUse(std::string_view cp, std::string_view function,
+                                std::string_view version) {
+  return fmt::format("cpuse/{}/{}/{}", cp, function, version);
+}
+std::string capacityProviderUsePrefix(std::string_view cp) {
+  return fmt::format("cpuse/{}/", cp);
+}
+}  // namespace keys
+
+namespace {
+
+constexpr int64_t kDefaultMaxVCpuCount = 400;
+constexpr int64_t kMinVCpuCount = 2;
+constexpr int64_t kMaxVCpuCount = 15000;
+constexpr int64_t kMaxListItems = 50;
+
+Status notFoundError(std::string_view name) {
+  return Status(StatusCode::kNotFound,
+                fmt::format("Capacity provider not found: {}", std::string(name)));
+}
+
+bool isValidInstanceType(std::string_view type, bool allow_wildcards) {
+  if (type.empty() || type.size() > 30) {
+    return false;
+  }
+  for (char c : type) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || (allow_wildcards && c == '*');
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<json::object> parseScalingConfig(const json::object& in) {
+  json::object out;
+  HEARTH_ASSIGN_OR_RETURN(auto max_vcpu, readInt(in, "MaxVCpuCount"));
+  int64_t max = max_vcpu.value_or(kDefaultMaxVCpuCount);
+  if (max < kMinVCpuCount || max > kMaxVCpuCount) {
+    return rangeError(max, "capacityProviderScalingConfig.maxVCpuCount", kMinVCpuCount,
+                      kMaxVCpuCount);
+  }
+  HEARTH_ASSIGN_OR_RETURN(auto mode, readString(in, "ScalingMode"));
+  std::string scaling_mode = mode.value_or("Auto");
+  if (scaling_mode != "Auto" && scaling_mode != "Manual") {
+    return validationError(scaling_mode, "capacityProviderScalingConfig.scalingMode",
+                           "Member must satisfy enum value set: [Auto, Manual]");
+  }
+  out["MaxVCpuCount"] = max;
+  out["ScalingMode"] = scaling_mode;
+  const json::value* policies = in.if_contains("ScalingPolicies");
+  if (policies != nullptr && !policies->is_null()) {
+    if (!policies->is_array()) {
+      return Status(StatusCode::kInvalidRequestContent,
+                    "Could not parse request body into json: ScalingPolicies must be a list");
+    }
+    const auto& list = policies->get_array();
+    if (list.empty() || list.size() > 10) {
+      return validationError(std::to_string(list.size()),
+                             "capacityProviderScalingConfig.scalingPolicies",
+                             "Member must have length between 1 and 10");
+    }
+    json::array normalized;
+    for (const auto& item : list) {
+      if (!item.is_object()) {
+        return Status(StatusCode::kInvalidRequestContent,
+                      "Could not parse request body into json: a scaling policy must be an object");
+      }
+      HEARTH_ASSIGN_OR_RETURN(auto metric, readString(item.get_object(), "PredefinedMetricType"));
+      HEARTH_ASSIGN_OR_RETURN(auto target, readDouble(item.get_object(), "TargetValue"));
+      if (!metric || *metric != "LambdaCapacityProviderAverageCPUUtilization") {
+        return validationError(metric.value_or("null"),
+                               "capacityProviderScalingConfig.scalingPolicies.predefinedMetricType",
+                               "Member must satisfy enum value set: "
+                               "[LambdaCapacityProviderAverageCPUUtilization]");
+      }
+      if (!target || *target < 0.0 || *target > 100.0) {
+        return validationError(target ? fmt::format("{}", *target) : "null",
+                               "capacityProviderScalingConfig.scalingPolicies.targetValue",
+                               "Member must have value between 0.0 and 100.0");
+      }
+      normalized.push_back(
+          json::object{{"PredefinedMetricType", *metric}, {"TargetValue", *target}});
+    }
+    out["ScalingPolicies"] = std::move(normalized);
+  }
+  if (scaling_mode == "Manual" && !out.contains("ScalingPolicies")) {
+    return invalidParameter("ScalingPolicies must be specified when ScalingMode is Manual.");
+  }
+  if (scaling_mode == "Auto" && out.contains("ScalingPolicies")) {
+    return invalidParameter("ScalingPolicies can only be specified when ScalingMode is Manual.");
+  }
+  return out;
+}
+
+Result<json::object> parseTelemetry(const json::object& in) {
+  json::object out;
+  HEARTH_ASSIGN_OR_RETURN(const json::object* logging, readObject(in, "LoggingConfig"));
+  if (logging != nullptr) {
+    json::object lc;
+    HEARTH_ASSIGN_OR_RETURN(auto level, readString(*logging, "SystemLogLevel"));
+    HEARTH_ASSIGN_OR_RETURN(auto group, readString(*logging, "LogGroup"));
+    if (level) {
+      if (*level != "DEBUG" && *level != "INFO" && *level != "WARN") {
+        return validationError(*level, "telemetryConfig.loggingConfig.systemLogLevel",
+                               "Member must satisfy enum value set: [DEBUG, INFO, WARN]");
+      }
+      lc["SystemLogLevel"] = *level;
+    }
+    if (group) {
+      lc["LogGroup"] = *group;
+    }
+    out["LoggingConfig"] = std::move(lc);
+  }
+  return out;
+}
+
+Result<json::object> parsePropagateTags(const json::object& in) {
+  json::object out;
+  HEARTH_ASSIGN_OR_RETURN(auto mode, readString(in, "Mode"));
+  std::string m = mode.value_or("None");
+  if (m != "None" && m != "Explicit") {
+    return validationError(m, "propagateTags.mode",
+                           "Member must satisfy enum value set: [None, Explicit]");
+  }
+  out["Mode"] = m;
+  HEARTH_ASSIGN_OR_RETURN(auto tags, readStringMap(in, "ExplicitTags"));
+  if (tags) {
+    json::object t;
+    for (const auto& [k, v] : *tags) {
+      t[k] = v;
+    }
+    out["ExplicitTags"] = std::move(t);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string CapacityProviderRecord::name() const {
+  const auto* arn = provider.if_contains("CapacityProviderArn");
+  if (arn == nullptr || !arn->is_string()) {
+    return "";
+  }
+  std::string_view s = arn->get_string();
+  return std::string(s.substr(s.rfind(':') + 1));
+}
+
+std::string CapacityProviderRecord::state() const {
+  const auto* s = provider.if_contains("State");
+  return s != nullptr && s->is_string() ? std::string(s->get_string()) : "";
+}
+
+int64_t CapacityProviderRecord::maxVCpuCount() const {
+  const auto* sc = provider.if_contains("CapacityProviderScalingConfig");
+  if (sc != nullptr && sc->is_object()) {
+    const auto* max = sc->get_object().if_contains("MaxVCpuCount");
+    if (max != nullptr && max->is_int64()) {
+      return max->get_int64();
+    }
+  }
+  return kDefaultMaxVCpuCount;
+}
+
+std::string serializeRecord(const CapacityProviderRecord& record) {
+  json::object tags;
+  for (const auto& [k, v] : record.tags) {
+    tags[k] = v;
+  }
+  return json::serialize(json::object{{"provider", record.provider}, {"tags", std::move(tags)}});
+}
+
+Result<CapacityProviderRecord> parseCapacityProviderRecord(const Record& stored) {
+  boost::system::error_code ec;
+  json::value value = json::parse(stored.value, ec);
+  if (ec || !value.is_object() || !value.get_object().contains("provider")) {
+    return internalError("corrupt capacity provider record " + stored.key);
+  }
+  CapacityProviderRecord record;
+  record.provider = value.get_object()["provider"].as_object();
+  if (const auto* tags = value.get_object().if_contains("tags"); tags && tags->is_object()) {
+    for (const auto& [k, v] : tags->get_object()) {
+      if (v.is_string()) {
+        record.tags.emplace(std::string(k), std::string(v.get_string()));
+      }
+    }
+  }
+  record.version = stored.version;
+  return record;
+}
+
+CapacityProviderRegistry::CapacityProviderRegistry(Store* store, const Clock* clock,
+                                                   AccountContext account)
+    : store_(store), clock_(clock), account_(std::move(account)) {}
+
+Result<CapacityProviderRecord> CapacityProviderRegistry::load(std::string_view name) {
+  HEARTH_ASSIGN_OR_RETURN(auto stored, store_->get(keys::capacityProvider(name)));
+  if (!stored) {
+    return notFoundError(name);
+  }
+  return parseCapacityProviderRecord(*stored);
+}
+
+Result<json::object> CapacityProviderRegistry::create(const json::object& request) {
+  HEARTH_ASSIGN_OR_RETURN(auto name, readString(request, "CapacityProviderName"));
+  if (!name) {
+    return validationError("null", "capacityProviderName", "Member must not be null");
+  }
+  if (name->empty() || name->size() > 140) {
+    return lengthError(*name, "capacityProviderName", 1, 140);
+  }
+  if (!isValidCapacityProviderName(*name)) {
+    return validationError(*name, "capacityProviderName",
+                           "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+");
+  }
+
+  HEARTH_ASSIGN_OR_RETURN(const json::object* vpc, readObject(request, "VpcConfig"));
+  if (vpc == nullptr) {
+    return validationError("null", "vpcConfig", "Member must not be null");
+  }
+  HEARTH_ASSIGN_OR_RETURN(auto subnets, readStringList(*vpc, "SubnetIds"));
+  if (!subnets) {
+    return validationError("null", "vpcConfig.subnetIds", "Member must not be null");
+  }
+  if (subnets->empty() || subnets->size() > 16) {
+    return validationError(std::to_string(subnets->size()), "vpcConfig.subnetIds",
+                           "Member must have length between 1 and 16");
+  }
+  std::set<std::string> unique_subnets(subnets->begin(), subnets->end());
+  if (unique_subnets.size() != subnets->size()) {
+    return invalidParameter("VpcConfig.SubnetIds must not contain duplicates.");
+  }
+  HEARTH_ASSIGN_OR_RETURN(auto groups, readStringList(*vpc, "SecurityGroupIds"));
+  std::vector<std::string> security_groups = groups.value_or(std::vector<std::string>{});
+  if (security_groups.size() > 5) {
+    return validationError(std::to_string(security_groups.size()), "vpcConfig.securityGroupIds",
+                           "Member must have length less than or equal to 5");
+  }
+
+  HEARTH_ASSIGN_OR_RETURN(const json::object* permissions,
+                          readObject(request, "PermissionsConfig"));
+  if (permissions == nullptr) {
+    return validationError("null", "permissionsConfig", "Member must not be null");
+  }
+  HEARTH_ASSIGN_OR_RETURN(auto role, readString(*permissions, "CapacityProviderOperatorRoleArn"));
+  if (!role) {
+    return validationError("null", "permissionsConfig.capacityProviderOperatorRoleArn",
+                           "Member must not be null");
+  }
+  if (!isValidRoleArn(*role)) {
+    return validationError(*role, "permissionsConfig.capacityProviderOperatorRoleArn",
+                           "Member must satisfy regular expression pattern: "
+                           "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
+  }
+
+  json::object provider;
+  provider["CapacityProviderArn"] = account_.capacityProviderArn(*name);
+  provider["State"] = "Pending";
+  json::array subnet_array;
+  for (const auto& s : *subnets) {
+    subnet_array.emplace_back(s);
+  }
+  json::array group_array;
+  for (const auto& g : security_groups) {
+    group_array.emplace_back(g);
+  }
+  provider["VpcConfig"] = json::object{{"SubnetIds", std::move(subnet_array)},
+                                       {"SecurityGroupIds", std::move(group_array)}};
+  provider["PermissionsConfig"] = json::object{{"CapacityProviderOperatorRoleArn", *role}};
+
+  json::object requirements;
+  HEARTH_ASSIGN_OR_RETURN(const json::object* req_in, readObject(request, "InstanceRequirements"));
+  std::vector<std::string> architectures{"x86_64"};
+  if (req_in != nullptr) {
+    HEARTH_ASSIGN_OR_RETURN(auto archs, readStringList(*req_in, "Architectures"));
+    if (archs) {
+      if (archs->size() != 1) {
+        return validationError(std::to_string(archs->size()), "instanceRequirements.architectures",
+                               "Member must have length equal to 1");
+      }
+      if ((*archs)[0] != "x86_64" && (*archs)[0] != "arm64") {
+        return validationError((*archs)[0], "instanceRequirements.architectures",
+                               "Member must satisfy enum value set: [x86_64, arm64]");
+      }
+      architectures = *archs;
+    }
+    HEARTH_ASSIGN_OR_RETURN(auto allowed, readStringList(*req_in, "AllowedInstanceTypes"));
+    HEARTH_ASSIGN_OR_RETURN(auto excluded, readStringList(*req_in, "ExcludedInstanceTypes"));
+    if (allowed && excluded && !allowed->empty() && !excluded->empty()) {
+      return invalidParameter(
+          "Only one of AllowedInstanceTypes and ExcludedInstanceTypes can be specified.");
+    }
+    for (const auto* list : {&allowed, &excluded}) {
+      if (!*list) {
+        continue;
+      }
+      bool is_excluded = list == &excluded;
+      if ((*list)->size() > 400) {
+        return validationError(std::to_string((*list)->size()),
+                               is_excluded ? "instanceRequirements.excludedInstanceTypes"
+                                           : "instanceRequirements.allowedInstanceTypes",
+                               "Member must have length less than or equal to 400");
+      }
+      json::array types;
+      for (const auto& t : **list) {
+        if (!isValidInstanceType(t, is_excluded)) {
+          return validationError(t,
+                                 is_excluded ? "instanceRequirements.excludedInstanceTypes"
+                                             : "instanceRequirements.allowedInstanceTypes",
+                                 "Member must satisfy regular expression pattern: "
+                                 "[a-zA-Z0-9\\.\\-]+");
+        }
+        types.emplace_back(t);
+      }
+      requirements[is_excluded ? "ExcludedInstanceTypes" : "AllowedInstanceTypes"] =
+          std::move(types);
+    }
+  }
+  requirements["Architectures"] = json::array{json::value(architectures[0])};
+  provider["InstanceRequirements"] = std::move(requirements);
+
+  HEARTH_ASSIGN_OR_RETURN(const json::object* scaling_in,
+                          readObject(request, "CapacityProviderScalingConfig"));
+  HEARTH_ASSIGN_OR_RETURN(json::object scaling,
+                          parseScalingConfig(scaling_in ? *scaling_in : json::object()));
+  provider["CapacityProviderScalingConfig"] = std::move(scaling);
+
+  HEARTH_ASSIGN_OR_RETURN(auto kms, readString(request, "KmsKeyArn"));
+  if (kms) {
+    provider["KmsKeyArn"] = *kms;
+  }
+  HEARTH_ASSIGN_OR_RETURN(const json::object* propagate, readObject(request, "PropagateTags"));
+  if (propagate != nullptr) {
+    HEARTH_ASSIGN_OR_RETURN(json::object p, parsePropagateTags(*propagate));
+    provider["PropagateTags"] = std::move(p);
+  }
+  HEARTH_ASSIGN_OR_RETURN(const json::object* telemetry, readObject(request, "TelemetryConfig"));
+  if (telemetry != nullptr) {
+    HEARTH_ASSIGN_OR_RETURN(json::object t, parseTelemetry(*telemetry));
+    provider["TelemetryConfig"] = std::move(t);
+  }
+  provider["LastModified"] = formatAwsTimestamp(clock_->wallNow());
+
+  HEARTH_ASSIGN_OR_RETURN(auto tags, readStringMap(request, "Tags"));
+  CapacityProviderRecord record;
+  record.provider = provider;
+  record.tags = tags.value_or(std::map<std::string, std::string>{});
+
+  Txn txn;
+  txn.expect(keys::capacityProvider(*name), 0)
+      .put(keys::capacityProvider(*name), serializeRecord(record));
+  auto committed = store_->commit(txn);
+  if (!committed.isOk()) {
+    if (committed.status().code() == StatusCode::kConflict) {
+      return Status(StatusCode::kConflict,
+                    fmt::format("Capacity provider already exists: {}", *name));
+    }
+    return committed.status();
+  }
+  return json::object{{"CapacityProvider", std::move(provider)}};
+}
+
+Result<json::object> CapacityProviderRegistry::get(std::string_view name_or_arn) {
+  HEARTH_ASSIGN_OR_RETURN(std::string name, parseCapacityProviderRef(name_or_arn, account_));
+  HEARTH_ASSIGN_OR_RETURN(CapacityProviderRecord record, load(name));
+  return json::object{{"CapacityProvider", std::move(record.provider)}};
+}
+
+Result<json::object> CapacityProviderRegistry::list(const std::optional<std::string>& state_filter,
+                                                    const std::optional<std::string>& marker,
+                                                    std::optional<int64_t> max_items) {
+  int64_t limit = max_items.value_or(kMaxListItems);
+  if (limit < 1 || limit > kMaxListItems) {
+    return rangeError(limit, "maxItems", 1, kMaxListItems);
+  }
+  if (state_filter && *state_filter != "Pending" && *state_filter != "Active" &&
+      *state_filter != "Failed" && *state_filter != "Deleting") {
+    return validationError(*state_filter, "state",
+                           "Member must satisfy enum value set: [Pending, Active, Failed, "
+                           "Deleting]");
+  }
+  std::string start_after = marker ? keys::capacityProvider(*marker) : "";
+  json::array providers;
+  std::optional<std::string> next;
+  std::string last_name;
+  for (;;) {
+    HEARTH_ASSIGN_OR_RETURN(auto page,
+                            store_->list(keys::kCapacityProviderPrefix, start_after, 100));
+    for (const auto& stored : page) {
+      start_after = stored.key;
+      HEARTH_ASSIGN_OR_RETURN(auto record, parseCapacityProviderRecord(stored));
+      if (state_filter && record.state() != *state_filter) {
+        continue;
+      }
+      if (static_cast<int64_t>(providers.size()) == limit) {
+        next = last_name;  // resume after the last provider returned
+        break;
+      }
+      last_name = record.name();
+      providers.push_back(std::move(record.provider));
+    }
+    if (next || page.size() < 100) {
+      break;
+    }
+  }
+  json::object out{{"CapacityProviders", std::move(providers)}};
+  if (next) {
+    out["NextMarker"] = *next;
+  }
+  return out;
+}
+
+Result<json::object> CapacityProviderRegistry::update(std::string_view name_or_arn,
+                                                      const json::object& request) {
+  HEARTH_ASSIGN_OR_RETURN(std::string name, parseCapacityProviderRef(name_or_arn, account_));
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    HEARTH_ASSIGN_OR_RETURN(CapacityProviderRecord record, load(name));
+    if (record.state() == "Deleting") {
+      return conflict("The capacity provider is being deleted.");
+    }
+    HEARTH_ASSIGN_OR_RETURN(const json::object* scaling_in,
+                            readObject(request, "CapacityProviderScalingConfig"));
+    if (scaling_in != nullptr) {
+      HEARTH_ASSIGN_OR_RETURN(json::object scaling, parseScalingConfig(*scaling_in));
+      record.provider["CapacityProviderScalingConfig"] = std::move(scaling);
+    }
+    HEARTH_ASSIGN_OR_RETURN(const json::object* propagate, readObject(request, "PropagateTags"));
+    if (propagate != nullptr) {
+      HEARTH_ASSIGN_OR_RETURN(json::object p, parsePropagateTags(*propagate));
+      record.provider["PropagateTags"] = std::move(p);
+    }
+    HEARTH_ASSIGN_OR_RETURN(const json::object* telemetry, readObject(request, "TelemetryConfig"));
+    if (telemetry != nullptr) {
+      HEARTH_ASSIGN_OR_RETURN(json::object t, parseTelemetry(*telemetry));
+      record.provider["TelemetryConfig"] = std::move(t);
+    }
+    record.provider["LastModified"] = formatAwsTimestamp(clock_->wallNow());
+    Txn txn;
+    txn.expect(keys::capacityProvider(name), record.version)
+        .put(keys::capacityProvider(name), serializeRecord(record));
+    auto committed = store_->commit(txn);
+    if (committed.isOk()) {
+      return json::object{{"CapacityProvider", std::move(record.provider)}};
+    }
+    if (committed.status().code() != StatusCode::kConflict) {
+      return committed.status();
+    }
+  }
+  return conflict("The capacity provider was modified concurrently; retry the request.");
+}
+
+Result<json::object> CapacityProviderRegistry::remove(std::string_view name_or_arn) {
+  HEARTH_ASSIGN_OR_RETURN(std::string name, parseCapacityProviderRef(name_or_arn, account_));
+  HEARTH_ASSIGN_OR_RETURN(CapacityProviderRecord record, load(name));
+  HEARTH_ASSIGN_OR_RETURN(auto users, store_->list(keys::capacityProviderUsePrefix(name), "", 1));
+  if (!users.empty()) {
+    return conflict(fmt::format(
+        "Capacity provider {} is in use by one or more function versions. Delete them first.",
+        name));
+  }
+  // The use index is written in the same transaction as any function that references this
+  // provider, so expecting both the record and the absence of uses keeps the check race-free.
+  Txn txn;
+  txn.expect(keys::capacityProvider(name), record.version).del(keys::capacityProvider(name));
+  auto committed = store_->commit(txn);
+  if (!committed.isOk()) {
+    if (committed.status().code() == StatusCode::kConflict) {
+      return conflict("The capacity provider was modified concurrently; retry the request.");
+    }
+    return committed.status();
+  }
+  record.provider["State"] = "Deleting";
+  return json::object{{"CapacityProvider", std::move(record.provider)}};
+}
+
+Result<json::object> CapacityProviderRegistry::listFunctionVersions(
+    std::string_view name_or_arn, const std::optional<std::string>& marker,
+    std::optional<int64_t> max_items) {
+  HEARTH_ASSIGN_OR_RETURN(std::string name, parseCapacityProviderRef(name_or_arn, account_));
+  HEARTH_ASSIGN_OR_RETURN(CapacityProviderRecord record, load(name));
+  int64_t limit = max_items.value_or(kMaxListItems);
+  if (limit < 1 || limit > kMaxListItems) {
+    return rangeError(limit, "maxItems", 1, kMaxListItems);
+  }
+  std::string prefix = keys::capacityProviderUsePrefix(name);
+  std::string start_after = marker ? prefix + *marker : "";
+  json::array versions;
+  std::optional<std::string> next;
+  std::string last_included;
+  for (;;) {
+    HEARTH_ASSIGN_OR_RETURN(auto page, store_->list(prefix, start_after, 100));
+    for (const auto& stored : page) {
+      std::string_view rest = std::string_view(stored.key).substr(prefix.size());
+      size_t slash = rest.find('/');
+      std::string_view function = rest.substr(0, slash);
+      std::string_view version = rest.substr(slash + 1);
+      start_after = stored.key;
+      if (version == "$LATEST") {
+        continue;  // only published versions run on a capacity provider
+      }
+      if (static_cast<int64_t>(versions.size()) == limit) {
+        next = last_included.substr(prefix.size());  // resume after the last one returned
+        break;
+      }
+      last_included = stored.key;
+      versions.push_back(
+          json::object{{"FunctionArn", account_.qualifiedFunctionArn(function, version)},
+                       {"State", stored.value.empty() ? "Pending" : stored.value}});
+    }
+    if (next || page.size() < 100) {
+      break;
+    }
+  }
+  json::object out{{"CapacityProviderArn", record.provider["CapacityProviderArn"]},
+                   {"FunctionVersions", std::move(versions)}};
+  if (next) {
+    out["NextMarker"] = *next;
+  }
+  return out;
+}
+
+Status CapacityProviderRegistry::activatePending() {
+  HEARTH_ASSIGN_OR_RETURN(auto all, store_->list(keys::kCapacityProviderPrefix, "", 100000));
+  for (const auto& stored : all) {
+    HEARTH_ASSIGN_OR_RETURN(auto record, parseCapacityProviderRecord(stored));
+    if (record.state() != "Pending") {
+      continue;
+    }
+    record.provider["State"] = "Active";
+    Txn txn;
+    txn.expect(stored.key, stored.version).put(stored.key, serializeRecord(record));
+    auto committed = store_->commit(txn);
+    if (!committed.isOk() && committed.status().code() != StatusCode::kConflict) {
+      return committed.status();
+    }
+  }
+  return Status::ok();
+}
+
+Status CapacityProviderRegistry::saveTags(std::string_view name,
+                                          const std::map<std::string, std::string>& tags,
+                                          int64_t expected_version,
+                                          const CapacityProviderRecord& record) {
+  CapacityProviderRecord updated = record;
+  updated.tags = tags;
+  Txn txn;
+  txn.expect(keys::capacityProvider(name), expected_version)
+      .put(keys::capacityProvider(name), serializeRecord(updated));
+  auto committed = store_->commit(txn);
+  return committed.status();
+}
+
+}  // namespace hearth

@@ -1,0 +1,466 @@
+#include "controlplane/function_config.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <boost/json/serialize.hpp>
+#include <set>
+
+#include "controlplane/json_fields.h"
+
+namespace hearth {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::array kRuntimes = {
+    "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x",   "python3.9",      "python3.10",
+    "python3.11", "python3.12", "python3.13", "python3.14",   "java8.al2",      "java11",
+    "java17",     "java21",     "java25",     "dotnet8",      "dotnet10",       "ruby3.2",
+    "ruby3.3",    "ruby3.4",    "provided",   "provided.al2", "provided.al2023"};
+constexpr std::array kManagedInstancesRuntimes = {
+    "nodejs22.x", "nodejs24.x", "python3.13", "python3.14",   "java21",         "java25",
+    "dotnet8",    "dotnet10",   "provided",   "provided.al2", "provided.al2023"};
+
+constexpr std::array kReservedEnvironmentKeys = {"AWS_REGION",
+                                                 "AWS_DEFAULT_REGION",
+                                                 "AWS_ACCESS_KEY",
+                                                 "AWS_ACCESS_KEY_ID",
+                                                 "AWS_SECRET_ACCESS_KEY",
+                                                 "AWS_SESSION_TOKEN",
+                                                 "AWS_EXECUTION_ENV",
+                                                 "AWS_LAMBDA_FUNCTION_NAME",
+                                                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                                                 "AWS_LAMBDA_FUNCTION_VERSION",
+                                                 "AWS_LAMBDA_INITIALIZATION_TYPE",
+                                                 "AWS_LAMBDA_LOG_GROUP_NAME",
+                                                 "AWS_LAMBDA_LOG_STREAM_NAME",
+                                                 "AWS_LAMBDA_RUNTIME_API",
+                                                 "AWS_LAMBDA_MAX_CONCURRENCY",
+                                                 "LAMBDA_RUNTIME_DIR",
+                                                 "LAMBDA_TASK_ROOT",
+                                                 "_HANDLER",
+                                                 "_X_AMZN_TRACE_ID",
+                                                 "_AWS_XRAY_DAEMON_ADDRESS",
+                                                 "_AWS_XRAY_DAEMON_PORT",
+                                                 "AWS_XRAY_DAEMON_ADDRESS",
+                                                 "AWS_XRAY_CONTEXT_MISSING"};
+
+constexpr int64_t kMinMemory = 128;
+constexpr int64_t kMaxMemory = 10240;
+constexpr int64_t kMinManagedMemory = 2048;
+constexpr int64_t kMaxManagedMemory = 32768;
+constexpr size_t kMaxEnvironmentBytes = 4096;
+
+template <size_t N>
+bool contains(const std::array<const char*, N>& list, std::string_view value) {
+  for (const char* item : list) {
+    if (value == item) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool isValidEnvKey(std::string_view key) {
+  if (key.size() < 2) {
+    return false;
+  }
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (!alpha(key[0])) {
+    return false;
+  }
+  for (char c : key.substr(1)) {
+    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '_') {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string runtimeEnumMessage() {
+  std::string out = "Member must satisfy enum value set: [";
+  for (size_t i = 0; i < kRuntimes.size(); ++i) {
+    out += (i ? ", " : "");
+    out += kRuntimes[i];
+  }
+  return out + "]";
+}
+
+Status applyEnvironment(const json::object& request, json::object* config) {
+  HEARTH_ASSIGN_OR_RETURN(const json::object* environment, readObject(request, "Environment"));
+  if (environment == nullptr) {
+    return Status::ok();
+  }
+  HEARTH_ASSIGN_OR_RETURN(auto variables, readStringMap(*environment, "Variables"));
+  json::object vars;
+  size_t bytes = 0;
+  std::vector<std::string> reserved;
+  for (const auto& [key, value] : variables.value_or(std::map<std::string, std::string>{})) {
+    if (!isValidEnvKey(key)) {
+      return validationError(key, "environment.variables",
+                             "Map keys must satisfy constraint: [Member must satisfy regular "
+                             "expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]");
+    }
+    if (contains(kReservedEnvironmentKeys, key)) {
+      reserved.push_back(key);
+    }
+    bytes += key.size() + value.size();
+    vars[key] = value;
+  }
+  if (!reserved.empty()) {
+    std::string list;
+    for (const auto& k : reserved) {
+      list += (list.empty() ? "" : ", ") + k;
+    }
+    return invalidParameter(
+        "Lambda was unable to configure your environment variables because the environment "
+        "variables you have provided contains reserved keys that are currently not supported for "
+        "modification. Reserved keys used in this request: " +
+        list);
+  }
+  if (bytes > kMaxEnvironmentBytes) {
+    return invalidParameter(
+        "Lambda was unable to configure your environment variables because the environment "
+        "variables you have provided exceeded the 4KB limit. String measured: " +
+        json::serialize(vars));
+  }
+  (*config)["Environment"] = json::object{{"Variables", std::move(vars)}};
+  return Status::ok();
+}
+
+Status applyCapacityProvider(const json::object& request, bool is_create,
+                             const AccountContext& account, CapacityProviderRegistry* providers,
+                             json::object* config) {
+  HEARTH_ASSIGN_OR_RETURN(const json::object* cp_config,
+                          readObject(request, "CapacityProviderConfig"));
+  if (cp_config == nullptr) {
+    return Status::ok();
+  }
+  bool had_provider = config->contains("CapacityProviderConfig");
+  if (!is_create && !had_provider) {
+    return invalidParameter(
+        "CapacityProviderConfig can only be set when the function is created; the compute type "
+        "of a function cannot be changed.");
+  }
+  HEARTH_ASSIGN_OR_RETURN(const json::object* lmi,
+                          readObject(*cp_config, "LambdaManagedInstancesCapacityProviderConfig"));
+  if (lmi == nullptr) {
+    return validationError("null",
+                           "capacityProviderConfig.lambdaManagedInstancesCapacityProviderConfig",
+                           "Member must not be null");
+  }
+  HEARTH_ASSIGN_OR_RETURN(auto arn, readString(*lmi, "CapacityProviderArn"));
+  if (!arn) {
+    return validationError("null",
+                           "capacityProviderConfig.lambdaManagedInstancesCapacityProviderConfig."
+                           "capacityProviderArn",
+                           "Member must not be null");
+  }
+  auto name = parseCapacityProviderRef(*arn, account);
+  if (!name.isOk() || arn->rfind("arn:", 0) != 0) {
+    return invalidParameter(
+        fmt::format("CapacityProviderArn '{}' is not a valid capacity "
+                    "provider ARN.",
+                    *arn));
+  }
+  auto provider = providers->load(*name);
+  if (!provider.isOk()) {
+    if (provider.status().code() == StatusCode::kNotFound) {
+      return invalidParameter(fmt::format("Capacity provider {} does not exist.", *arn));
+    }
+    return provider.status();
+  }
+  if (provider->state() == "Deleting" || provider->state() == "Failed") {
+    return invalidParameter(
+        fmt::format("Capacity provider {} is in state {}.", *arn, provider->state()));
+  }
+  if (!is_create && had_provider && capacityProviderOf(*config) != *name) {
+    return invalidParameter(
+        "The capacity provider of a function cannot be changed after it is created.");
+  }
+  json::object out{{"CapacityProviderArn", account.capacityProviderArn(*name)}};
+  HEARTH_ASSIGN_OR_RETURN(auto concurrency, readInt(*lmi, "PerExecutionEnvironmentMaxConcurrency"));
+  if (concurrency) {
+    if (*concurrency < 1 || *concurrency > 1600) {
+      return rangeError(*concurrency,
+                        "capacityProviderConfig.lambdaManagedInstancesCapacityProviderConfig."
+                        "perExecutionEnvironmentMaxConcurrency",
+                        1, 1600);
+    }
+    out["PerExecutionEnvironmentMaxConcurrency"] = *concurrency;
+  }
+  HEARTH_ASSIGN_OR_RETURN(auto ratio, readDouble(*lmi, "ExecutionEnvironmentMemoryGiBPerVCpu"));
+  double gib_per_vcpu = ratio.value_or(2.0);
+  if (gib_per_vcpu < 2.0 || gib_per_vcpu > 8.0) {
+    return validationError(fmt::format("{}", gib_per_vcpu),
+                           "capacityProviderConfig.lambdaManagedInstancesCapacityProviderConfig."
+                           "executionEnvironmentMemoryGiBPerVCpu",
+                           "Member must have value between 2.0 and 8.0");
+  }
+  if (gib_per_vcpu != 2.0 && gib_per_vcpu != 4.0 && gib_per_vcpu != 8.0) {
+    return invalidParameter(fmt::format(
+        "ExecutionEnvironmentMemoryGiBPerVCpu must be 2, 4 or 8; got {}.", gib_per_vcpu));
+  }
+  out["ExecutionEnvironmentMemoryGiBPerVCpu"] = gib_per_vcpu;
+  (*config)["CapacityProviderConfig"] =
+      json::object{{"LambdaManagedInstancesCapacityProviderConfig", std::move(out)}};
+  return Status::ok();
+}
+
+}  // namespace
+
+bool isKnownRuntime(std::string_view runtime) {
+  return contains(kRuntimes, runtime);
+}
+bool isManagedInstancesRuntime(std::string_view runtime) {
+  return contains(kManagedInstancesRuntimes, runtime);
+}
+
+std::string stringMember(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::string capacityProviderOf(const json::object& config) {
+  const json::value* cp = config.if_contains("CapacityProviderConfig");
+  if (cp == nullptr || !cp->is_object()) {
+    return "";
+  }
+  const json::value* lmi =
+      cp->get_object().if_contains("LambdaManagedInstancesCapacityProviderConfig");
+  if (lmi == nullptr || !lmi->is_object()) {
+    return "";
+  }
+  std::string arn = stringMember(lmi->get_object(), "CapacityProviderArn");
+  return arn.substr(arn.rfind(':') + 1);
+}
+
+bool sameCodeAndConfig(const json::object& a, const json::object& b) {
+  static constexpr std::array kCompared = {
+      "Runtime",          "Role",          "Handler",
+      "CodeSha256",       "Timeout",       "MemorySize",
+      "Environment",      "TracingConfig", "Architectures",
+      "EphemeralStorage", "LoggingConfig", "CapacityProviderConfig"};
+  for (const char* key : kCompared) {
+    const json::value* va = a.if_contains(key);
+    const json::value* vb = b.if_contains(key);
+    if ((va == nullptr) != (vb == nullptr) || (va != nullptr && *va != *vb)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Status applyConfiguration(const json::object& request, bool is_create,
+                          const AccountContext& account, CapacityProviderRegistry* providers,
+                          json::object* config) {
+  HEARTH_RETURN_IF_ERROR(applyCapacityProvider(request, is_create, account, providers, config));
+  bool managed = !capacityProviderOf(*config).empty();
+
+  HEARTH_ASSIGN_OR_RETURN(auto package_type, readString(request, "PackageType"));
+  if (package_type && *package_type != "Zip") {
+    if (*package_type == "Image") {
+      return invalidParameter(
+          "PackageType Image is not supported by Hearth; deploy a Zip package.");
+    }
+    return validationError(*package_type, "packageType",
+                           "Member must satisfy enum value set: [Image, Zip]");
+  }
+
+  HEARTH_ASSIGN_OR_RETURN(auto runtime, readString(request, "Runtime"));
+  if (runtime) {
+    if (!isKnownRuntime(*runtime)) {
+      return validationError(*runtime, "runtime", runtimeEnumMessage());
+    }
+    (*config)["Runtime"] = *runtime;
+  } else if (is_create) {
+    return invalidParameter(
+        "Runtime and Handler are mandatory parameters for functions created with deployment "
+        "packages.");
+  }
+  std::string effective_runtime = stringMember(*config, "Runtime");
+  if (managed && !isManagedInstancesRuntime(effective_runtime)) {
+    return invalidParameter(fmt::format(
+        "The runtime {} is not supported for functions that use a capacity provider. Supported "
+        "runtimes are nodejs22.x and later, python3.13 and later, java21 and later, dotnet8 and "
+        "later, and provided.al2023.",
+        effective_runtime));
+  }
+
+  HEARTH_ASSIGN_OR_RETURN(auto handler, readString(request, "Handler"));
+  if (handler) {
+    if (handler->empty() || handler->size() > 128 ||
+        handler->find_first_of(" \t\r\n") != std::string::npos) {
+      return validationError(*handler, "handler",
+                             "Member must satisfy regular expression pattern: [^\\s]+");
+    }
+    (*config)["Handler"] = *handler;
+  } else if (is_create && effective_runtime.rfind("provided", 0) != 0) {
+    return invalidParameter(
+        "Runtime and Handler are mandatory parameters for functions created with deployment "
+        "packages.");
+  }
+
+  HEARTH_ASSIGN_OR_RETURN(auto role, readString(request, "Role"));
+  if (role) {
+    if (!isValidRoleArn(*role)) {
+      return validationError(*role, "role",
+                             "Member must satisfy regular expression pattern: "
+                             "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
+    }
+    (*config)["Role"] = *role;
+  } else if (is_create) {
+    return validationError("null", "role", "Member must not be null");
+  }
+
+  HEARTH_ASSIGN_OR_RETURN(auto description, readString(request, "Description"));
+  if (description) {
+    if (description->size() > 256) {
+      return lengthError(*description, "description", 0, 256);
+    }
+    (*config)["Description"] = *description;
+  } else if (is_create) {
+    (*config)["Description"] = "";
+  }
+
+  HEARTH_ASSIGN_OR_RETURN(auto timeout, readInt(request, "Timeout"));
+  if (timeout) {
+    if (*timeout < 1 || *timeout > 900) {
+      return rangeError(*timeout, "timeout", 1, 900);
+    }
+    (*config)["Timeout"] = *timeout;
+  } else if (is_create) {
+    (*config)["Timeout"] = 3;
+  }
+
+  HEARTH_ASSIGN_OR_RETURN(auto memory, readInt(request, "MemorySize"));
+  int64_t max_memory = managed ? kMaxManagedMemory : kMaxMemory;
+  if (memory) {
+    if (*memory < kMinMemory || *memory > max_memory) {
+      return rangeError(*memory, "memorySize", kMinMemory, max_memory);
+    }
+    (*config)["MemorySize"] = *memory;
+  } else if (is_create) {
+    (*config)["MemorySize"] = managed ? kMinManagedMemory : kMinMemory;
+  }
+  if (managed) {
+    const json::value* m = config->if_contains("MemorySize");
+    int64_t size = m != nullptr && m->is_int64() ? m->get_int64() : 0;
+    if (size < kMinManagedMemory) {
+      return invalidParameter(fmt::format(
+          "MemorySize {} is below the minimum of {} MB for functions that use a capacity "
+          "provider (1 vCPU and 2 GB).",
+          size, kMinManagedMemory));
+    }
+  }
+
+  HEARTH_RETURN_IF_ERROR(applyEnvironment(request, config));
+
+  HEARTH_ASSIGN_OR_RETURN(const json::object* tracing, readObject(request, "TracingConfig"));
+  if (tracing != nullptr) {
+    HEARTH_ASSIGN_OR_RETURN(auto mode, readString(*tracing, "Mode"));
+    std::string m = mode.value_or("PassThrough");
+    if (m != "Active" && m != "PassThrough") {
+      return validationError(m, "tracingConfig.mode",
+                             "Member must satisfy enum value set: [Active, PassThrough]");
+    }
+    (*config)["TracingConfig"] = json::object{{"Mode", m}};
+  } else if (is_create) {
+    (*config)["TracingConfig"] = json::object{{"Mode", "PassThrough"}};
+  }
+
+  HEARTH_ASSIGN_OR_RETURN(auto architectures, readStringList(request, "Architectures"));
+  if (architectures) {
+    if (architectures->size() != 1) {
+      return validationError(std::to_string(architectures->size()), "architectures",
+                             "Member must have length equal to 1");
+    }
+    if ((*architectures)[0] != "x86_64" && (*architectures)[0] != "arm64") {
+      return validationError((*architectures)[0], "architectures",
+                             "Member must satisfy enum value set: [x86_64, arm64]");
+    }
+    (*config)["Architectures"] = json::array{json::value((*architectures)[0])};
+  } else if (is_create) {
+    (*config)["Architectures"] = json::array{json::value("x86_64")};
+  }
+
+  HEARTH_ASSIGN_OR_RETURN(const json::object* storage, readObject(request, "EphemeralStorage"));
+  if (storage != nullptr) {
+    HEARTH_ASSIGN_OR_RETURN(auto size, readInt(*storage, "Size"));
+    if (!size) {
+      return validationError("null", "ephemeralStorage.size", "Member must not be null");
+    }
+    if (*size < 512 || *size > 10240) {
+      return rangeError(*size, "ephemeralStorage.size", 512, 10240);
+    }
+    (*config)["EphemeralStorage"] = json::object{{"Size", *size}};
+  } else if (is_create) {
+    (*config)["EphemeralStorage"] = json::object{{"Size", 512}};
+  }
+
+  HEARTH_ASSIGN_OR_RETURN(const json::object* logging, readObject(request, "LoggingConfig"));
+  std::string function_name = stringMember(*config, "FunctionName");
+  if (logging != nullptr || is_create) {
+    json::object lc;
+    if (const json::value* prev = config->if_contains("LoggingConfig");
+        prev != nullptr && prev->is_object()) {
+      lc = prev->get_object();
+    }
+    json::object empty;
+    const json::object& in = logging != nullptr ? *logging : empty;
+    HEARTH_ASSIGN_OR_RETURN(auto format, readString(in, "LogFormat"));
+    HEARTH_ASSIGN_OR_RETURN(auto app_level, readString(in, "ApplicationLogLevel"));
+    HEARTH_ASSIGN_OR_RETURN(auto sys_level, readString(in, "SystemLogLevel"));
+    HEARTH_ASSIGN_OR_RETURN(auto group, readString(in, "LogGroup"));
+    if (format) {
+      if (*format != "JSON" && *format != "Text") {
+        return validationError(*format, "loggingConfig.logFormat",
+                               "Member must satisfy enum value set: [JSON, Text]");
+      }
+      if (managed && *format == "Text") {
+        return invalidParameter(
+            "Functions that use a capacity provider always use the JSON log format.");
+      }
+      lc["LogFormat"] = *format;
+    } else if (!lc.contains("LogFormat")) {
+      lc["LogFormat"] = managed ? "JSON" : "Text";
+    }
+    static constexpr std::array kAppLevels = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+    static constexpr std::array kSysLevels = {"DEBUG", "INFO", "WARN"};
+    if (app_level) {
+      if (!contains(kAppLevels, *app_level)) {
+        return validationError(*app_level, "loggingConfig.applicationLogLevel",
+                               "Member must satisfy enum value set: [TRACE, DEBUG, INFO, WARN, "
+                               "ERROR, FATAL]");
+      }
+      lc["ApplicationLogLevel"] = *app_level;
+    }
+    if (sys_level) {
+      if (!contains(kSysLevels, *sys_level)) {
+        return validationError(*sys_level, "loggingConfig.systemLogLevel",
+                               "Member must satisfy enum value set: [DEBUG, INFO, WARN]");
+      }
+      lc["SystemLogLevel"] = *sys_level;
+    }
+    if (stringMember(lc, "LogFormat") == "JSON") {
+      if (!lc.contains("ApplicationLogLevel")) {
+        lc["ApplicationLogLevel"] = "INFO";
+      }
+      if (!lc.contains("SystemLogLevel")) {
+        lc["SystemLogLevel"] = "INFO";
+      }
+    } else if (app_level || sys_level) {
+      return invalidParameter("Log levels can only be set when the log format is JSON.");
+    }
+    if (group) {
+      lc["LogGroup"] = *group;
+    } else if (!lc.contains("LogGroup")) {
+      lc["LogGroup"] = "/aws/lambda/" + function_name;
+    }
+    (*config)["LoggingConfig"] = std::move(lc);
+  }
+  return Status::ok();
+}
+
+}  // namespace hearth

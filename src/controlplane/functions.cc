@@ -1,0 +1,1187 @@
+#include "controlplane/functions.h"
+
+#include <fmt/format.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <set>
+
+#include "artifact/code_store.h"
+#include "artifact/encoding.h"
+#include "common/ids.h"
+#include "controlplane/function_config.h"
+#include "controlplane/json_fields.h"
+
+namespace hearth {
+namespace json = boost::json;
+
+namespace keys {
+std::string function(std::string_view name) {
+  return fmt::format("fn/{}", name);
+}
+std::string functionVersion(std::string_view name, std::string_view version) {
+  // Numbered versions are zero-padded so that key order is numeric order.
+  if (isNumericVersion(version)) {
+    return fmt::format("fv/{}/{:0>10}", name, version);
+  }
+  return fmt::format("fv/{}/{}", name, version);
+}
+std::string functionVersionPrefix(std::string_view name) {
+  return fmt::format("fv/{}/", name);
+}
+std::string alias(std::string_view name, std::string_view alias) {
+  return fmt::format("fa/{}/{}", name, alias);
+}
+std::string aliasPrefix(std::string_view name) {
+  return fmt::format("fa/{}/", name);
+}
+}  // namespace keys
+
+namespace {
+
+constexpr size_t kMaxZipBytes = 50u * 1024 * 1024;
+constexpr int64_t kMaxListFunctions = 10000;
+constexpr int64_t kDefaultListItems = 50;
+constexpr int kCasAttempts = 5;
+constexpr int64_t kMaxExecutionEnvironments = 15000;
+constexpr size_t kMaxTags = 50;
+
+Status functionNotFound(const AccountContext& account, std::string_view name,
+                        std::optional<std::string_view> qualifier = std::nullopt) {
+  std::string arn =
+      qualifier ? account.qualifiedFunctionArn(name, *qualifier) : account.functionArn(name);
+  return Status(StatusCode::kNotFound, "Function not found: " + arn);
+}
+
+Status concurrentModification() {
+  return conflict(
+      "The operation cannot be performed at this time. An update is in progress for resource: "
+      "the function was modified concurrently.");
+}
+
+json::object tagsToJson(const std::map<std::string, std::string>& tags) {
+  json::object out;
+  for (const auto& [k, v] : tags) {
+    out[k] = v;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> tagsFromJson(const json::value* v) {
+  std::map<std::string, std::string> out;
+  if (v != nullptr && v->is_object()) {
+    for (const auto& [k, val] : v->get_object()) {
+      if (val.is_string()) {
+        out.emplace(std::string(k), std::string(val.get_string()));
+      }
+    }
+  }
+  return out;
+}
+
+Status validateTags(const std::map<std::string, std::string>& tags) {
+  if (tags.size() > kMaxTags) {
+    return invalidParameter(fmt::format("A resource can have at most {} tags.", kMaxTags));
+  }
+  for (const auto& [k, v] : tags) {
+    if (k.empty() || k.size() > 128) {
+      return lengthError(k, "tags.key", 1, 128);
+    }
+    if (v.size() > 256) {
+      return lengthError(v, "tags.value", 0, 256);
+    }
+    if (k.rfind("aws:", 0) == 0) {
+      return invalidParameter("Tag keys starting with 'aws:' are reserved for AWS use.");
+    }
+  }
+  return Status::ok();
+}
+
+std::string versionRecordJson(const FunctionVersionRecord& v) {
+  json::object out{{"config", v.config}, {"code", v.code_hex}};
+  if (v.scaling) {
+    out["scaling"] = *v.scaling;
+  }
+  return json::serialize(out);
+}
+
+Result<FunctionVersionRecord> parseVersionRecord(const Record& stored) {
+  boost::system::error_code ec;
+  json::value value = json::parse(stored.value, ec);
+  if (ec || !value.is_object()) {
+    return internalError("corrupt function version record " + stored.key);
+  }
+  auto& o = value.get_object();
+  FunctionVersionRecord out;
+  if (const auto* c = o.if_contains("config"); c && c->is_object()) {
+    out.config = c->get_object();
+  }
+  out.code_hex = stringMember(o, "code");
+  if (const auto* s = o.if_contains("scaling"); s && s->is_object()) {
+    out.scaling = s->get_object();
+  }
+  out.version = stored.version;
+  return out;
+}
+
+Result<std::optional<int64_t>> validateMaxItems(std::optional<int64_t> max_items, int64_t max) {
+  if (max_items && (*max_items < 1 || *max_items > max)) {
+    return rangeError(*max_items, "maxItems", 1, max);
+  }
+  return max_items;
+}
+
+void setState(json::object* config, std::string_view state, std::string_view reason,
+              std::string_view reason_code) {
+  (*config)["State"] = state;
+  if (reason.empty()) {
+    config->erase("StateReason");
+    config->erase("StateReasonCode");
+  } else {
+    (*config)["StateReason"] = reason;
+    (*config)["StateReasonCode"] = reason_code;
+  }
+}
+
+void setUpdated(json::object* config, const Clock& clock) {
+  (*config)["LastModified"] = formatAwsTimestamp(clock.wallNow());
+  (*config)["RevisionId"] = newUuid();
+  (*config)["LastUpdateStatus"] = "Successful";
+  config->erase("LastUpdateStatusReason");
+  config->erase("LastUpdateStatusReasonCode");
+}
+
+// Decodes and stores Code.ZipFile / ZipFile. Returns the stored code.
+Result<StoredCode> storeZip(CodeStore* code, const std::string& base64) {
+  if (base64.size() > (kMaxZipBytes / 3 + 1) * 4) {
+    return Status(StatusCode::kPayloadTooLarge,
+                  fmt::format("Unzipped size must be smaller than 262144000 bytes; zipped "
+                              "deployment packages uploaded directly must be at most {} bytes.",
+                              kMaxZipBytes));
+  }
+  auto bytes = base64Decode(base64);
+  if (!bytes.isOk()) {
+    return Status(StatusCode::kInvalidRequestContent,
+                  "Could not parse request body into json: ZipFile is not valid base64.");
+  }
+  if (bytes->size() > kMaxZipBytes) {
+    return Status(StatusCode::kPayloadTooLarge,
+                  fmt::format("Zipped deployment packages uploaded directly must be at most {} "
+                              "bytes.",
+                              kMaxZipBytes));
+  }
+  return code->put(*bytes);
+}
+
+}  // namespace
+
+// fn/<name>: the function's $LATEST configuration and its function-level data.
+struct FunctionRegistry::FunctionRecord {
+  std::string name;
+  json::object latest;  // FunctionConfiguration of $LATEST
+  std::string code_hex;
+  std::map<std::string, std::string> tags;
+  int64_t next_version = 1;
+  int64_t version = 0;  // store version of fn/<name>
+
+  std::string serialize() const {
+    return json::serialize(json::object{{"config", latest},
+                                        {"code", code_hex},
+                                        {"tags", tagsToJson(tags)},
+                                        {"next_version", next_version}});
+  }
+};
+
+FunctionRegistry::FunctionRegistry(Store* store, CodeStore* code,
+                                   CapacityProviderRegistry* providers, const Clock* clock,
+                                   AccountContext account)
+    : store_(store),
+      code_(code),
+      providers_(providers),
+      clock_(clock),
+      account_(std::move(account)) {}
+
+Result<FunctionRegistry::FunctionRecord> FunctionRegistry::loadFunction(std::string_view name) {
+  HEARTH_ASSIGN_OR_RETURN(auto stored, store_->get(keys::function(name)));
+  if (!stored) {
+    return functionNotFound(account_, name);
+  }
+  boost::system::error_code ec;
+  json::value value = json::parse(stored->value, ec);
+  if (ec || !value.is_object()) {
+    return internalError("corrupt function record " + stored->key);
+  }
+  auto& o = value.get_object();
+  FunctionRecord fn;
+  fn.name = std::string(name);
+  if (const auto* c = o.if_contains("config"); c && c->is_object()) {
+    fn.latest = c->get_object();
+  }
+  fn.code_hex = stringMember(o, "code");
+  fn.tags = tagsFromJson(o.if_contains("tags"));
+  if (const auto* n = o.if_contains("next_version"); n && n->is_int64()) {
+    fn.next_version = n->get_int64();
+  }
+  fn.version = stored->version;
+  return fn;
+}
+
+Result<std::optional<FunctionVersionRecord>> FunctionRegistry::loadVersion(
+    std::string_view name, std::string_view version) {
+  HEARTH_ASSIGN_OR_RETURN(auto stored, store_->get(keys::functionVersion(name, version)));
+  if (!stored) {
+    return std::optional<FunctionVersionRecord>();
+  }
+  HEARTH_ASSIGN_OR_RETURN(auto record, parseVersionRecord(*stored));
+  return std::optional<FunctionVersionRecord>(std::move(record));
+}
+
+Result<json::object> FunctionRegistry::commitFunctionChange(FunctionRecord& fn, Txn& txn,
+                                                            json::object response) {
+  txn.expect(keys::function(fn.name), fn.version).put(keys::function(fn.name), fn.serialize());
+  auto committed = store_->commit(txn);
+  if (!committed.isOk()) {
+    if (committed.status().code() == StatusCode::kConflict) {
+      return concurrentModification();
+    }
+    return committed.status();
+  }
+  return response;
+}
+
+Result<json::object> FunctionRegistry::createFunction(const json::object& request) {
+  HEARTH_ASSIGN_OR_RETURN(auto name_in, readString(request, "FunctionName"));
+  if (!name_in) {
+    return validationError("null", "functionName", "Member must not be null");
+  }
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(*name_in, account_));
+  if (ref.qualifier) {
+    return invalidParameter("FunctionName must not include a qualifier when creating a function.");
+  }
+  HEARTH_ASSIGN_OR_RETURN(const json::object* code, readObject(request, "Code"));
+  if (code == nullptr) {
+    return validationError("null", "code", "Member must not be null");
+  }
+  HEARTH_ASSIGN_OR_RETURN(auto zip, readString(*code, "ZipFile"));
+  HEARTH_ASSIGN_OR_RETURN(auto s3_bucket, readString(*code, "S3Bucket"));
+  HEARTH_ASSIGN_OR_RETURN(auto image, readString(*code, "ImageUri"));
+  if (!zip) {
+    if (s3_bucket || image) {
+      return invalidParameter(
+          "Hearth stores code itself: upload the deployment package as Code.ZipFile. S3 "
+          "locations and container images are not supported.");
+    }
+    return invalidParameter("Please provide a source for function code.");
+  }
+  HEARTH_ASSIGN_OR_RETURN(auto publish, readBool(request, "Publish"));
+  HEARTH_ASSIGN_OR_RETURN(auto publish_to, readString(request, "PublishTo"));
+  if (publish_to && *publish_to != "LATEST_PUBLISHED") {
+    return validationError(*publish_to, "publishTo",
+                           "Member must satisfy enum value set: [LATEST_PUBLISHED]");
+  }
+  HEARTH_ASSIGN_OR_RETURN(auto tags, readStringMap(request, "Tags"));
+  if (tags) {
+    HEARTH_RETURN_IF_ERROR(validateTags(*tags));
+  }
+
+  json::object config;
+  config["FunctionName"] = ref.name;
+  config["FunctionArn"] = account_.functionArn(ref.name);
+  HEARTH_RETURN_IF_ERROR(applyConfiguration(request, true, account_, providers_, &config));
+  bool managed = !capacityProviderOf(config).empty();
+  if (publish_to && !managed) {
+    return invalidParameter(
+        "PublishTo LATEST_PUBLISHED is only supported for functions that use a capacity "
+        "provider.");
+  }
+
+  // Nothing is written before every check passed; the code file is removed again if the
+  // record cannot be committed and this call created it.
+  HEARTH_ASSIGN_OR_RETURN(auto exists, store_->get(keys::function(ref.name)));
+  if (exists) {
+    return conflict("Function already exist: " + ref.name);
+  }
+  HEARTH_ASSIGN_OR_RETURN(StoredCode stored_code, storeZip(code_, *zip));
+  config["CodeSize"] = stored_code.size;
+  config["CodeSha256"] = stored_code.sha256_base64;
+  config["Version"] = std::string(kLatest);
+  config["PackageType"] = "Zip";
+  config["SnapStart"] = json::object{{"ApplyOn", "None"}, {"OptimizationStatus", "Off"}};
+  if (managed) {
+    setState(&config, "ActiveNonInvocable", "", "");
+  } else {
+    setState(&config, "Active", "", "");
+  }
+  setUpdated(&config, *clock_);
+
+  FunctionRecord fn;
+  fn.name = ref.name;
+  fn.latest = config;
+  fn.code_hex = stored_code.sha256_hex;
+  fn.tags = tags.value_or(std::map<std::string, std::string>{});
+  fn.version = 0;
+
+  Txn txn;
+  std::string cp = capacityProviderOf(config);
+  if (!cp.empty()) {
+    txn.put(keys::capacityProviderUse(cp, ref.name, kLatest), "ActiveNonInvocable");
+    HEARTH_ASSIGN_OR_RETURN(auto provider, providers_->load(cp));
+    txn.expect(keys::capacityProvider(cp), provider.version);
+  }
+  json::object response = config;
+  if (publish.value_or(false) || publish_to) {
+    auto published = publishLocked(fn, "", publish_to.has_value(), txn);
+    if (!published.isOk()) {
+      if (stored_code.created) {
+        code_->remove(stored_code.sha256_hex).permitUnchecked();
+      }
+      return published.status();
+    }
+    if (!publish_to) {
+      response = fn.latest;  // AWS returns $LATEST's configuration; Version stays $LATEST
+    }
+  }
+  auto result = commitFunctionChange(fn, txn, response);
+  if (!result.isOk() && stored_code.created) {
+    code_->remove(stored_code.sha256_hex).permitUnchecked();
+  }
+  if (!result.isOk() && result.status().code() == StatusCode::kConflict) {
+    return conflict("Function already exist: " + ref.name);
+  }
+  return result;
+}
+
+Result<FunctionVersionRecord> FunctionRegistry::resolveVersion(
+    std::string_view function, const std::optional<std::string>& qualifier) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  std::optional<std::string> q = qualifier ? qualifier : ref.qualifier;
+  if (ref.qualifier && qualifier && *ref.qualifier != *qualifier) {
+    return invalidParameter(
+        "The derived qualifier from the function name does not match the "
+        "specified qualifier.");
+  }
+  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+  if (!q || *q == kLatest) {
+    FunctionVersionRecord latest;
+    latest.config = fn.latest;
+    latest.code_hex = fn.code_hex;
+    latest.version = fn.version;
+    return latest;
+  }
+  std::string version = *q;
+  if (!isNumericVersion(version) && version != kLatestPublished) {
+    HEARTH_ASSIGN_OR_RETURN(auto alias, store_->get(keys::alias(ref.name, version)));
+    if (!alias) {
+      return functionNotFound(account_, ref.name, version);
+    }
+    boost::system::error_code ec;
+    json::value a = json::parse(alias->value, ec);
+    if (ec || !a.is_object()) {
+      return internalError("corrupt alias record");
+    }
+    version = stringMember(a.get_object(), "FunctionVersion");
+    if (version == kLatest) {
+      FunctionVersionRecord latest;
+      latest.config = fn.latest;
+      latest.code_hex = fn.code_hex;
+      latest.version = fn.version;
+      return latest;
+    }
+  }
+  HEARTH_ASSIGN_OR_RETURN(auto record, loadVersion(ref.name, version));
+  if (!record) {
+    return functionNotFound(account_, ref.name, *q);
+  }
+  return std::move(*record);
+}
+
+Result<json::object> FunctionRegistry::getFunctionConfiguration(
+    std::string_view function, const std::optional<std::string>& qualifier) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionVersionRecord record, resolveVersion(function, qualifier));
+  return std::move(record.config);
+}
+
+Result<json::object> FunctionRegistry::getFunction(std::string_view function,
+                                                   const std::optional<std::string>& qualifier) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionVersionRecord record, resolveVersion(function, qualifier));
+  std::string name = stringMember(record.config, "FunctionName");
+  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(name));
+  json::object out{
+      {"Configuration", std::move(record.config)},
+      {"Code",
+       json::object{{"RepositoryType", "S3"},
+                    {"Location", fmt::format("file://{}", code_->pathFor(record.code_hex))}}}};
+  if (!fn.tags.empty()) {
+    out["Tags"] = tagsToJson(fn.tags);
+  }
+  return out;
+}
+
+Result<json::object> FunctionRegistry::listFunctions(
+    const std::optional<std::string>& marker, std::optional<int64_t> max_items,
+    const std::optional<std::string>& function_version) {
+  HEARTH_ASSIGN_OR_RETURN(auto max, validateMaxItems(max_items, kMaxListFunctions));
+  int64_t limit = max.value_or(kDefaultListItems);
+  if (function_version && *function_version != "ALL") {
+    return validationError(*function_version, "functionVersion",
+                           "Member must satisfy enum value set: [ALL]");
+  }
+  bool all = function_version.has_value();
+  // Marker: the store key of the last configuration returned.
+  std::string prefix = all ? "f" : std::string(keys::kFunctionPrefix);
+  std::string start_after;
+  if (marker) {
+    auto decoded = base64Decode(*marker);
+    if (!decoded.isOk()) {
+      return invalidParameter("Invalid Marker: " + *marker);
+    }
+    start_after = *decoded;
+  }
+  json::array functions;
+  std::optional<std::string> next;
+  std::string last_key;
+  for (;;) {
+    HEARTH_ASSIGN_OR_RETURN(auto page, store_->list(prefix, start_after, 200));
+    for (const auto& stored : page) {
+      start_after = stored.key;
+      bool is_function = stored.key.rfind(keys::kFunctionPrefix, 0) == 0;
+      bool is_version = stored.key.rfind(keys::kFunctionVersionPrefix, 0) == 0;
+      if (!is_function && !is_version) {
+        continue;
+      }
+      if (static_cast<int64_t>(functions.size()) == limit) {
+        next = base64Encode(last_key);
+        break;
+      }
+      boost::system::error_code ec;
+      json::value value = json::parse(stored.value, ec);
+      if (ec || !value.is_object()) {
+        return internalError("corrupt record " + stored.key);
+      }
+      const json::value* config = value.get_object().if_contains("config");
+      if (config == nullptr) {
+        continue;
+      }
+      last_key = stored.key;
+      functions.push_back(*config);
+    }
+    if (next || page.size() < 200) {
+      break;
+    }
+  }
+  if (all) {
+    // Keys sort fn/... before fv/...; AWS lists each function's $LATEST next to its versions.
+    std::stable_sort(functions.begin(), functions.end(),
+                     [](const json::value& a, const json::value& b) {
+                       return stringMember(a.get_object(), "FunctionName") <
+                              stringMember(b.get_object(), "FunctionName");
+                     });
+  }
+  json::object out{{"Functions", std::move(functions)}};
+  if (next) {
+    out["NextMarker"] = *next;
+  }
+  return out;
+}
+
+Result<json::object> FunctionRegistry::updateFunctionCode(std::string_view function,
+                                                          const json::object& request) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  HEARTH_ASSIGN_OR_RETURN(auto zip, readString(request, "ZipFile"));
+  HEARTH_ASSIGN_OR_RETURN(auto s3_bucket, readString(request, "S3Bucket"));
+  HEARTH_ASSIGN_OR_RETURN(auto image, readString(request, "ImageUri"));
+  HEARTH_ASSIGN_OR_RETURN(auto publish, readBool(request, "Publish"));
+  HEARTH_ASSIGN_OR_RETURN(auto publish_to, readString(request, "PublishTo"));
+  HEARTH_ASSIGN_OR_RETURN(auto dry_run, readBool(request, "DryRun"));
+  HEARTH_ASSIGN_OR_RETURN(auto revision, readString(request, "RevisionId"));
+  HEARTH_ASSIGN_OR_RETURN(auto architectures, readStringList(request, "Architectures"));
+  if (publish_to && *publish_to != "LATEST_PUBLISHED") {
+    return validationError(*publish_to, "publishTo",
+                           "Member must satisfy enum value set: [LATEST_PUBLISHED]");
+  }
+  if (!zip) {
+    if (s3_bucket || image) {
+      return invalidParameter(
+          "Hearth stores code itself: upload the deployment package as ZipFile. S3 locations and "
+          "container images are not supported.");
+    }
+    return invalidParameter("Please provide a source for function code.");
+  }
+  HEARTH_ASSIGN_OR_RETURN(FunctionRecord check, loadFunction(ref.name));
+  if (revision && *revision != stringMember(check.latest, "RevisionId")) {
+    return Status(StatusCode::kPreconditionFailed,
+                  "The Revision Id provided does not match the latest Revision Id. Call the "
+                  "GetFunction/GetAlias API to retrieve the latest Revision Id");
+  }
+  if (publish_to && capacityProviderOf(check.latest).empty()) {
+    return invalidParameter(
+        "PublishTo LATEST_PUBLISHED is only supported for functions that use a capacity "
+        "provider.");
+  }
+  HEARTH_ASSIGN_OR_RETURN(StoredCode stored_code, storeZip(code_, *zip));
+  if (dry_run.value_or(false)) {
+    json::object preview = check.latest;
+    preview["CodeSha256"] = stored_code.sha256_base64;
+    preview["CodeSize"] = stored_code.size;
+    if (stored_code.created) {
+      code_->remove(stored_code.sha256_hex).permitUnchecked();
+    }
+    return preview;
+  }
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+    if (revision && *revision != stringMember(fn.latest, "RevisionId")) {
+      break;
+    }
+    fn.latest["CodeSha256"] = stored_code.sha256_base64;
+    fn.latest["CodeSize"] = stored_code.size;
+    if (architectures && architectures->size() == 1) {
+      fn.latest["Architectures"] = json::array{json::value((*architectures)[0])};
+    }
+    setUpdated(&fn.latest, *clock_);
+    fn.code_hex = stored_code.sha256_hex;
+    Txn txn;
+    json::object response = fn.latest;
+    if (publish.value_or(false) || publish_to) {
+      HEARTH_ASSIGN_OR_RETURN(json::object published,
+                              publishLocked(fn, "", publish_to.has_value(), txn));
+      response = std::move(published);
+    }
+    auto result = commitFunctionChange(fn, txn, response);
+    if (result.isOk() || result.status().code() != StatusCode::kConflict) {
+      collectGarbageCode().permitUnchecked();
+      return result;
+    }
+  }
+  if (stored_code.created) {
+    collectGarbageCode().permitUnchecked();
+  }
+  return concurrentModification();
+}
+
+Result<json::object> FunctionRegistry::updateFunctionConfiguration(std::string_view function,
+                                                                   const json::object& request) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  HEARTH_ASSIGN_OR_RETURN(auto revision, readString(request, "RevisionId"));
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+    if (revision && *revision != stringMember(fn.latest, "RevisionId")) {
+      return Status(StatusCode::kPreconditionFailed,
+                    "The Revision Id provided does not match the latest Revision Id. Call the "
+                    "GetFunction/GetAlias API to retrieve the latest Revision Id");
+    }
+    std::string old_cp = capacityProviderOf(fn.latest);
+    HEARTH_RETURN_IF_ERROR(applyConfiguration(request, false, account_, providers_, &fn.latest));
+    setUpdated(&fn.latest, *clock_);
+    Txn txn;
+    auto result = commitFunctionChange(fn, txn, fn.latest);
+    if (result.isOk() || result.status().code() != StatusCode::kConflict) {
+      return result;
+    }
+  }
+  return concurrentModification();
+}
+
+Status FunctionRegistry::deleteFunction(std::string_view function,
+                                        const std::optional<std::string>& qualifier) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  std::optional<std::string> q = qualifier ? qualifier : ref.qualifier;
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+    std::string cp = capacityProviderOf(fn.latest);
+    Txn txn;
+    if (q) {
+      if (*q == kLatest) {
+        return invalidParameter("$LATEST version cannot be deleted without deleting the function.");
+      }
+      if (!isNumericVersion(*q) && *q != kLatestPublished) {
+        return invalidParameter(
+            "Deletion of aliases is not supported by DeleteFunction; use DeleteAlias.");
+      }
+      HEARTH_ASSIGN_OR_RETURN(auto version, loadVersion(ref.name, *q));
+      if (!version) {
+        return functionNotFound(account_, ref.name, *q);
+      }
+      HEARTH_ASSIGN_OR_RETURN(auto aliases, store_->list(keys::aliasPrefix(ref.name), "", 10000));
+      std::vector<std::string> users;
+      for (const auto& stored : aliases) {
+        boost::system::error_code ec;
+        json::value a = json::parse(stored.value, ec);
+        if (!ec && a.is_object()) {
+          const auto& obj = a.get_object();
+          bool uses = stringMember(obj, "FunctionVersion") == *q;
+          if (const auto* rc = obj.if_contains("RoutingConfig"); rc && rc->is_object()) {
+            if (const auto* w = rc->get_object().if_contains("AdditionalVersionWeights");
+                w && w->is_object() && w->get_object().contains(*q)) {
+              uses = true;
+            }
+          }
+          if (uses) {
+            users.push_back(stringMember(obj, "Name"));
+          }
+        }
+      }
+      if (!users.empty()) {
+        std::string list;
+        for (const auto& u : users) {
+          list += (list.empty() ? "" : ", ") + u;
+        }
+        return conflict("Unable to delete version because the following aliases reference it: [" +
+                        list + "]");
+      }
+      txn.expect(keys::functionVersion(ref.name, *q), version->version)
+          .del(keys::functionVersion(ref.name, *q));
+      if (!cp.empty()) {
+        txn.del(keys::capacityProviderUse(cp, ref.name, *q));
+      }
+      auto result = commitFunctionChange(fn, txn, json::object());
+      if (result.isOk()) {
+        collectGarbageCode().permitUnchecked();
+        return Status::ok();
+      }
+      if (result.status().code() != StatusCode::kConflict) {
+        return result.status();
+      }
+      continue;
+    }
+    HEARTH_ASSIGN_OR_RETURN(auto versions,
+                            store_->list(keys::functionVersionPrefix(ref.name), "", 1000000));
+    HEARTH_ASSIGN_OR_RETURN(auto aliases, store_->list(keys::aliasPrefix(ref.name), "", 1000000));
+    for (const auto& v : versions) {
+      txn.del(v.key);
+    }
+    for (const auto& a : aliases) {
+      txn.del(a.key);
+    }
+    if (!cp.empty()) {
+      HEARTH_ASSIGN_OR_RETURN(
+          auto uses,
+          store_->list(keys::capacityProviderUsePrefix(cp) + ref.name + "/", "", 1000000));
+      for (const auto& u : uses) {
+        txn.del(u.key);
+      }
+    }
+    txn.expect(keys::function(ref.name), fn.version).del(keys::function(ref.name));
+    auto committed = store_->commit(txn);
+    if (committed.isOk()) {
+      collectGarbageCode().permitUnchecked();
+      return Status::ok();
+    }
+    if (committed.status().code() != StatusCode::kConflict) {
+      return committed.status();
+    }
+  }
+  return concurrentModification();
+}
+
+Result<json::object> FunctionRegistry::publishLocked(FunctionRecord& fn,
+                                                     const std::string& description,
+                                                     bool to_latest_published, Txn& txn) {
+  std::string cp = capacityProviderOf(fn.latest);
+  json::object config = fn.latest;
+  std::optional<json::object> scaling;
+  std::string version;
+  if (to_latest_published) {
+    version = std::string(kLatestPublished);
+    HEARTH_ASSIGN_OR_RETURN(auto previous, loadVersion(fn.name, version));
+    if (previous) {
+      scaling = previous->scaling;  // set on $LATEST.PUBLISHED, kept across republishes
+      txn.expect(keys::functionVersion(fn.name, version), previous->version);
+    } else {
+      txn.expect(keys::functionVersion(fn.name, version), 0);
+    }
+  } else {
+    // AWS returns the newest version unchanged when neither code nor configuration moved.
+    if (fn.next_version > 1) {
+      HEARTH_ASSIGN_OR_RETURN(auto last, loadVersion(fn.name, std::to_string(fn.next_version - 1)));
+      if (last && sameCodeAndConfig(last->config, fn.latest)) {
+        return last->config;
+      }
+    }
+    version = std::to_string(fn.next_version);
+    ++fn.next_version;
+    txn.expect(keys::functionVersion(fn.name, version), 0);
+  }
+  if (!cp.empty()) {
+    HEARTH_ASSIGN_OR_RETURN(auto uses, store_->list(keys::capacityProviderUsePrefix(cp), "", 101));
+    if (uses.size() > 100) {
+      return Status(StatusCode::kLimitExceeded,
+                    "A capacity provider can run at most 100 function versions.");
+    }
+  }
+  config["Version"] = version;
+  config["FunctionArn"] = account_.qualifiedFunctionArn(fn.name, version);
+  config["Description"] =
+      description.empty() ? stringMember(fn.latest, "Description") : description;
+  config["LastModified"] = formatAwsTimestamp(clock_->wallNow());
+  config["RevisionId"] = newUuid();
+  if (cp.empty()) {
+    setState(&config, "Active", "", "");
+  } else {
+    // The data plane moves the version to Active once its minimum execution environments
+    // have passed init.
+    setState(&config, "Pending", "Lambda is provisioning execution environments.", "Creating");
+    txn.put(keys::capacityProviderUse(cp, fn.name, version), "Pending");
+  }
+  FunctionVersionRecord record;
+  record.config = config;
+  record.code_hex = fn.code_hex;
+  record.scaling = scaling;
+  txn.put(keys::functionVersion(fn.name, version), versionRecordJson(record));
+  return config;
+}
+
+Result<json::object> FunctionRegistry::publishVersion(std::string_view function,
+                                                      const json::object& request) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  HEARTH_ASSIGN_OR_RETURN(auto sha, readString(request, "CodeSha256"));
+  HEARTH_ASSIGN_OR_RETURN(auto description, readString(request, "Description"));
+  HEARTH_ASSIGN_OR_RETURN(auto revision, readString(request, "RevisionId"));
+  HEARTH_ASSIGN_OR_RETURN(auto publish_to, readString(request, "PublishTo"));
+  if (publish_to && *publish_to != "LATEST_PUBLISHED") {
+    return validationError(*publish_to, "publishTo",
+                           "Member must satisfy enum value set: [LATEST_PUBLISHED]");
+  }
+  if (description && description->size() > 256) {
+    return lengthError(*description, "description", 0, 256);
+  }
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+    if (revision && *revision != stringMember(fn.latest, "RevisionId")) {
+      return Status(StatusCode::kPreconditionFailed,
+                    "The Revision Id provided does not match the latest Revision Id. Call the "
+                    "GetFunction/GetAlias API to retrieve the latest Revision Id");
+    }
+    std::string current_sha = stringMember(fn.latest, "CodeSha256");
+    if (sha && *sha != current_sha) {
+      return invalidParameter(fmt::format(
+          "CodeSHA256 ({}) is different from current CodeSHA256 in $LATEST ({}). Please try "
+          "again",
+          *sha, current_sha));
+    }
+    if (publish_to && capacityProviderOf(fn.latest).empty()) {
+      return invalidParameter(
+          "PublishTo LATEST_PUBLISHED is only supported for functions that use a capacity "
+          "provider.");
+    }
+    Txn txn;
+    HEARTH_ASSIGN_OR_RETURN(json::object published, publishLocked(fn, description.value_or(""),
+                                                                  publish_to.has_value(), txn));
+    if (txn.puts.empty()) {
+      return published;  // unchanged since the newest version
+    }
+    auto result = commitFunctionChange(fn, txn, std::move(published));
+    if (result.isOk() || result.status().code() != StatusCode::kConflict) {
+      return result;
+    }
+  }
+  return concurrentModification();
+}
+
+Result<json::object> FunctionRegistry::listVersions(std::string_view function,
+                                                    const std::optional<std::string>& marker,
+                                                    std::optional<int64_t> max_items) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  HEARTH_ASSIGN_OR_RETURN(auto max, validateMaxItems(max_items, kMaxListFunctions));
+  int64_t limit = max.value_or(kDefaultListItems);
+  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+  std::vector<json::object> all;
+  all.push_back(fn.latest);
+  HEARTH_ASSIGN_OR_RETURN(auto versions,
+                          store_->list(keys::functionVersionPrefix(ref.name), "", 1000000));
+  for (const auto& stored : versions) {
+    HEARTH_ASSIGN_OR_RETURN(auto record, parseVersionRecord(stored));
+    all.push_back(std::move(record.config));
+  }
+  size_t start = 0;
+  if (marker) {
+    start = all.size();
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (stringMember(all[i], "Version") == *marker) {
+        start = i + 1;
+        break;
+      }
+    }
+  }
+  json::array out_versions;
+  std::optional<std::string> next;
+  for (size_t i = start; i < all.size(); ++i) {
+    if (static_cast<int64_t>(out_versions.size()) == limit) {
+      next = stringMember(all[i - 1], "Version");
+      break;
+    }
+    out_versions.push_back(std::move(all[i]));
+  }
+  json::object out{{"Versions", std::move(out_versions)}};
+  if (next) {
+    out["NextMarker"] = *next;
+  }
+  return out;
+}
+
+namespace {
+
+Result<json::object> parseRoutingConfig(const json::object& request) {
+  HEARTH_ASSIGN_OR_RETURN(const json::object* routing, readObject(request, "RoutingConfig"));
+  json::object weights;
+  if (routing != nullptr) {
+    HEARTH_ASSIGN_OR_RETURN(const json::object* in,
+                            readObject(*routing, "AdditionalVersionWeights"));
+    if (in != nullptr) {
+      for (const auto& [version, weight] : *in) {
+        if (!weight.is_number()) {
+          return Status(StatusCode::kInvalidRequestContent,
+                        "Could not parse request body into json: version weights must be "
+                        "numbers");
+        }
+        double w = weight.is_double() ? weight.get_double()
+                                      : static_cast<double>(weight.to_number<int64_t>());
+        if (w < 0.0 || w > 1.0) {
+          return validationError(fmt::format("{}", w), "routingConfig.additionalVersionWeights",
+                                 "Map value must satisfy constraint: [Member must have value "
+                                 "less than or equal to 1.0, Member must have value greater than "
+                                 "or equal to 0.0]");
+        }
+        if (!isNumericVersion(version)) {
+          return validationError(std::string(version), "routingConfig.additionalVersionWeights",
+                                 "Map keys must satisfy constraint: [Member must satisfy regular "
+                                 "expression pattern: [0-9]+]");
+        }
+        weights[version] = w;
+      }
+    }
+  }
+  if (weights.size() > 1) {
+    return invalidParameter("Number of additional version weights cannot be greater than 1.");
+  }
+  return weights;
+}
+
+}  // namespace
+
+Result<json::object> FunctionRegistry::createAlias(std::string_view function,
+                                                   const json::object& request) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  HEARTH_ASSIGN_OR_RETURN(auto name, readString(request, "Name"));
+  HEARTH_ASSIGN_OR_RETURN(auto version, readString(request, "FunctionVersion"));
+  HEARTH_ASSIGN_OR_RETURN(auto description, readString(request, "Description"));
+  if (!name) {
+    return validationError("null", "name", "Member must not be null");
+  }
+  if (!isValidAliasName(*name)) {
+    return validationError(*name, "name",
+                           "Member must satisfy regular expression pattern: "
+                           "(?!^[0-9]+$)([a-zA-Z0-9-_]+)");
+  }
+  if (!version) {
+    return validationError("null", "functionVersion", "Member must not be null");
+  }
+  if (description && description->size() > 256) {
+    return lengthError(*description, "description", 0, 256);
+  }
+  HEARTH_ASSIGN_OR_RETURN(json::object weights, parseRoutingConfig(request));
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+    if (*version != kLatest) {
+      HEARTH_ASSIGN_OR_RETURN(auto target, loadVersion(ref.name, *version));
+      if (!target) {
+        return functionNotFound(account_, ref.name, *version);
+      }
+    }
+    for (const auto& [v, w] : weights) {
+      HEARTH_ASSIGN_OR_RETURN(auto extra, loadVersion(ref.name, v));
+      if (!extra) {
+        return functionNotFound(account_, ref.name, v);
+      }
+      if (std::string_view(v) == *version) {
+        return invalidParameter(
+            "Invalid function version in the routing config: the additional "
+            "version must differ from the alias's primary version.");
+      }
+    }
+    HEARTH_ASSIGN_OR_RETURN(auto existing, store_->get(keys::alias(ref.name, *name)));
+    if (existing) {
+      return conflict(
+          fmt::format("Alias already exists: {}", account_.qualifiedFunctionArn(ref.name, *name)));
+    }
+    json::object alias{{"AliasArn", account_.qualifiedFunctionArn(ref.name, *name)},
+                       {"Name", *name},
+                       {"FunctionVersion", *version},
+                       {"Description", description.value_or("")},
+                       {"RevisionId", newUuid()}};
+    if (!weights.empty()) {
+      alias["RoutingConfig"] = json::object{{"AdditionalVersionWeights", weights}};
+    }
+    Txn txn;
+    txn.expect(keys::alias(ref.name, *name), 0)
+        .put(keys::alias(ref.name, *name), json::serialize(alias));
+    auto result = commitFunctionChange(fn, txn, alias);
+    if (result.isOk() || result.status().code() != StatusCode::kConflict) {
+      return result;
+    }
+  }
+  return concurrentModification();
+}
+
+Result<json::object> FunctionRegistry::getAlias(std::string_view function, std::string_view alias) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+  HEARTH_ASSIGN_OR_RETURN(auto stored, store_->get(keys::alias(ref.name, alias)));
+  if (!stored) {
+    return Status(StatusCode::kNotFound,
+                  "Alias not found: " + account_.qualifiedFunctionArn(ref.name, alias));
+  }
+  boost::system::error_code ec;
+  json::value value = json::parse(stored->value, ec);
+  if (ec || !value.is_object()) {
+    return internalError("corrupt alias record");
+  }
+  return std::move(value.get_object());
+}
+
+Result<json::object> FunctionRegistry::updateAlias(std::string_view function,
+                                                   std::string_view alias_name,
+                                                   const json::object& request) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  HEARTH_ASSIGN_OR_RETURN(auto version, readString(request, "FunctionVersion"));
+  HEARTH_ASSIGN_OR_RETURN(auto description, readString(request, "Description"));
+  HEARTH_ASSIGN_OR_RETURN(auto revision, readString(request, "RevisionId"));
+  HEARTH_ASSIGN_OR_RETURN(const json::object* routing, readObject(request, "RoutingConfig"));
+  HEARTH_ASSIGN_OR_RETURN(json::object weights, parseRoutingConfig(request));
+  if (description && description->size() > 256) {
+    return lengthError(*description, "description", 0, 256);
+  }
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+    HEARTH_ASSIGN_OR_RETURN(json::object alias, getAlias(function, alias_name));
+    if (revision && *revision != stringMember(alias, "RevisionId")) {
+      return Status(StatusCode::kPreconditionFailed,
+                    "The Revision Id provided does not match the latest Revision Id. Call the "
+                    "GetFunction/GetAlias API to retrieve the latest Revision Id");
+    }
+    if (version) {
+      if (*version != kLatest) {
+        HEARTH_ASSIGN_OR_RETURN(auto target, loadVersion(ref.name, *version));
+        if (!target) {
+          return functionNotFound(account_, ref.name, *version);
+        }
+      }
+      alias["FunctionVersion"] = *version;
+    }
+    if (description) {
+      alias["Description"] = *description;
+    }
+    if (routing != nullptr) {
+      for (const auto& [v, w] : weights) {
+        HEARTH_ASSIGN_OR_RETURN(auto extra, loadVersion(ref.name, v));
+        if (!extra) {
+          return functionNotFound(account_, ref.name, v);
+        }
+        if (std::string_view(v) == stringMember(alias, "FunctionVersion")) {
+          return invalidParameter(
+              "Invalid function version in the routing config: the additional version must "
+              "differ from the alias's primary version.");
+        }
+      }
+      if (weights.empty()) {
+        alias.erase("RoutingConfig");
+      } else {
+        alias["RoutingConfig"] = json::object{{"AdditionalVersionWeights", weights}};
+      }
+    }
+    alias["RevisionId"] = newUuid();
+    Txn txn;
+    txn.put(keys::alias(ref.name, alias_name), json::serialize(alias));
+    auto result = commitFunctionChange(fn, txn, alias);
+    if (result.isOk() || result.status().code() != StatusCode::kConflict) {
+      return result;
+    }
+  }
+  return concurrentModification();
+}
+
+Status FunctionRegistry::deleteAlias(std::string_view function, std::string_view alias) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+    HEARTH_ASSIGN_OR_RETURN(auto stored, store_->get(keys::alias(ref.name, alias)));
+    if (!stored) {
+      return Status::ok();  // AWS answers 204 for an alias that does not exist
+    }
+    Txn txn;
+    txn.del(keys::alias(ref.name, alias));
+    auto result = commitFunctionChange(fn, txn, json::object());
+    if (result.isOk() || result.status().code() != StatusCode::kConflict) {
+      return result.status();
+    }
+  }
+  return concurrentModification();
+}
+
+Result<json::object> FunctionRegistry::listAliases(
+    std::string_view function, const std::optional<std::string>& function_version,
+    const std::optional<std::string>& marker, std::optional<int64_t> max_items) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  HEARTH_ASSIGN_OR_RETURN(auto max, validateMaxItems(max_items, kMaxListFunctions));
+  int64_t limit = max.value_or(kDefaultListItems);
+  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+  std::string prefix = keys::aliasPrefix(ref.name);
+  HEARTH_ASSIGN_OR_RETURN(auto stored,
+                          store_->list(prefix, marker ? prefix + *marker : "", 1000000));
+  json::array aliases;
+  std::optional<std::string> next;
+  std::string last;
+  for (const auto& record : stored) {
+    boost::system::error_code ec;
+    json::value value = json::parse(record.value, ec);
+    if (ec || !value.is_object()) {
+      return internalError("corrupt alias record");
+    }
+    if (function_version &&
+        stringMember(value.get_object(), "FunctionVersion") != *function_version) {
+      continue;
+    }
+    if (static_cast<int64_t>(aliases.size()) == limit) {
+      next = last;
+      break;
+    }
+    last = stringMember(value.get_object(), "Name");
+    aliases.push_back(std::move(value));
+  }
+  json::object out{{"Aliases", std::move(aliases)}};
+  if (next) {
+    out["NextMarker"] = *next;
+  }
+  return out;
+}
+
+Result<json::object> FunctionRegistry::putScalingConfig(std::string_view function,
+                                                        const std::optional<std::string>& qualifier,
+                                                        const json::object& request) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  std::optional<std::string> q = qualifier ? qualifier : ref.qualifier;
+  if (!q || (*q != kLatestPublished && !isNumericVersion(*q))) {
+    return invalidParameter(
+        "The function scaling config can only be set on $LATEST.PUBLISHED or a published "
+        "version number.");
+  }
+  HEARTH_ASSIGN_OR_RETURN(const json::object* config_in,
+                          readObject(request, "FunctionScalingConfig"));
+  json::object empty;
+  const json::object& in = config_in != nullptr ? *config_in : empty;
+  HEARTH_ASSIGN_OR_RETURN(auto min_in, readInt(in, "MinExecutionEnvironments"));
+  HEARTH_ASSIGN_OR_RETURN(auto max_in, readInt(in, "MaxExecutionEnvironments"));
+  for (const auto& [value, member] :
+       {std::pair{min_in, "functionScalingConfig.minExecutionEnvironments"},
+        std::pair{max_in, "functionScalingConfig.maxExecutionEnvironments"}}) {
+    if (value && (*value < 0 || *value > kMaxExecutionEnvironments)) {
+      return rangeError(*value, member, 0, kMaxExecutionEnvironments);
+    }
+  }
+  int64_t min = min_in.value_or(3);
+  if (max_in && min > *max_in) {
+    if (!min_in) {
+      min = *max_in;  // an omitted minimum reverts to its default, capped by the maximum
+    } else {
+      return invalidParameter(fmt::format(
+          "MinExecutionEnvironments ({}) must be less than or equal to MaxExecutionEnvironments "
+          "({}).",
+          min, *max_in));
+    }
+  }
+  if (min == 0 && (!max_in || *max_in != 0)) {
+    return invalidParameter(
+        "MinExecutionEnvironments can be 0 only when MaxExecutionEnvironments is also 0.");
+  }
+  json::object scaling{{"MinExecutionEnvironments", min}};
+  if (max_in) {
+    scaling["MaxExecutionEnvironments"] = *max_in;
+  }
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+    if (capacityProviderOf(fn.latest).empty()) {
+      return invalidParameter(
+          "Function scaling config is only supported for functions that use a capacity "
+          "provider.");
+    }
+    HEARTH_ASSIGN_OR_RETURN(auto version, loadVersion(ref.name, *q));
+    if (!version) {
+      return functionNotFound(account_, ref.name, *q);
+    }
+    version->scaling = scaling;
+    std::string state = stringMember(version->config, "State");
+    if (min == 0 && scaling.contains("MaxExecutionEnvironments")) {
+      setState(&version->config, "Deactivated",
+               "The function version was deactivated by its scaling config.", "");
+      version->config.erase("StateReasonCode");
+      state = "Deactivated";
+    }
+    Txn txn;
+    txn.expect(keys::functionVersion(ref.name, *q), version->version)
+        .put(keys::functionVersion(ref.name, *q), versionRecordJson(*version));
+    auto result = commitFunctionChange(fn, txn, json::object{{"FunctionState", state}});
+    if (result.isOk() || result.status().code() != StatusCode::kConflict) {
+      return result;
+    }
+  }
+  return concurrentModification();
+}
+
+Result<json::object> FunctionRegistry::getScalingConfig(
+    std::string_view function, const std::optional<std::string>& qualifier) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  std::optional<std::string> q = qualifier ? qualifier : ref.qualifier;
+  if (!q || (*q != kLatestPublished && !isNumericVersion(*q))) {
+    return invalidParameter(
+        "The function scaling config can only be read for $LATEST.PUBLISHED or a published "
+        "version number.");
+  }
+  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+  HEARTH_ASSIGN_OR_RETURN(auto version, loadVersion(ref.name, *q));
+  if (!version) {
+    return functionNotFound(account_, ref.name, *q);
+  }
+  json::object applied = version->scaling.value_or(json::object{{"MinExecutionEnvironments", 3}});
+  json::object out{{"FunctionArn", account_.qualifiedFunctionArn(ref.name, *q)},
+                   {"AppliedFunctionScalingConfig", applied}};
+  if (version->scaling) {
+    out["RequestedFunctionScalingConfig"] = *version->scaling;
+  }
+  return out;
+}
+
+Result<std::map<std::string, std::string>> FunctionRegistry::functionTags(std::string_view name) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(name));
+  return fn.tags;
+}
+
+Status FunctionRegistry::setFunctionTags(std::string_view name,
+                                         const std::map<std::string, std::string>& tags) {
+  HEARTH_RETURN_IF_ERROR(validateTags(tags));
+  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(name));
+  fn.tags = tags;
+  Txn txn;
+  return commitFunctionChange(fn, txn, json::object()).status();
+}
+
+Status FunctionRegistry::collectGarbageCode() {
+  std::set<std::string> referenced;
+  for (std::string_view prefix : {keys::kFunctionPrefix, keys::kFunctionVersionPrefix}) {
+    HEARTH_ASSIGN_OR_RETURN(auto records, store_->list(prefix, "", 100000000));
+    for (const auto& stored : records) {
+      boost::system::error_code ec;
+      json::value value = json::parse(stored.value, ec);
+      if (!ec && value.is_object()) {
+        referenced.insert(stringMember(value.get_object(), "code"));
+      }
+    }
+  }
+  for (const auto& hex : code_->listHex()) {
+    if (!referenced.contains(hex)) {
+      code_->remove(hex).permitUnchecked();
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace hearth

@@ -1,0 +1,116 @@
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "controlplane/capacity_providers.h"
+#include "controlplane/names.h"
+#include "store/store.h"
+
+namespace hearth {
+
+class CodeStore;
+
+namespace keys {
+std::string function(std::string_view name);                                   // fn/<name>
+std::string functionVersion(std::string_view name, std::string_view version);  // fv/<name>/<v>
+std::string functionVersionPrefix(std::string_view name);
+std::string alias(std::string_view name, std::string_view alias);  // fa/<name>/<alias>
+std::string aliasPrefix(std::string_view name);
+inline constexpr std::string_view kFunctionPrefix = "fn/";
+inline constexpr std::string_view kFunctionVersionPrefix = "fv/";
+}  // namespace keys
+
+inline constexpr std::string_view kLatest = "$LATEST";
+inline constexpr std::string_view kLatestPublished = "$LATEST.PUBLISHED";
+
+// A published version (or $LATEST) as the data plane needs it.
+struct FunctionVersionRecord {
+  boost::json::object config;  // the FunctionConfiguration shape
+  std::string code_hex;        // content address of the deployment zip in the CodeStore
+  std::optional<boost::json::object> scaling;  // requested FunctionScalingConfig
+  int64_t version = 0;                         // store version
+};
+
+// Functions, versions, aliases, function scaling config and function tags. Requests and
+// responses are the AWS JSON shapes; each method is one API operation. Thread-safe: every
+// mutation of a function is a compare-and-swap on its fn/<name> record, so concurrent writers to
+// one function serialise and the loser sees ResourceConflictException.
+// *store, *code, *providers and *clock must outlive this object.
+class FunctionRegistry {
+ public:
+  FunctionRegistry(Store* store, CodeStore* code, CapacityProviderRegistry* providers,
+                   const Clock* clock, AccountContext account);
+
+  Result<boost::json::object> createFunction(const boost::json::object& request);
+  Result<boost::json::object> getFunction(std::string_view function,
+                                          const std::optional<std::string>& qualifier);
+  Result<boost::json::object> getFunctionConfiguration(std::string_view function,
+                                                       const std::optional<std::string>& qualifier);
+  Result<boost::json::object> listFunctions(const std::optional<std::string>& marker,
+                                            std::optional<int64_t> max_items,
+                                            const std::optional<std::string>& function_version);
+  Result<boost::json::object> updateFunctionCode(std::string_view function,
+                                                 const boost::json::object& request);
+  Result<boost::json::object> updateFunctionConfiguration(std::string_view function,
+                                                          const boost::json::object& request);
+  Status deleteFunction(std::string_view function, const std::optional<std::string>& qualifier);
+
+  Result<boost::json::object> publishVersion(std::string_view function,
+                                             const boost::json::object& request);
+  Result<boost::json::object> listVersions(std::string_view function,
+                                           const std::optional<std::string>& marker,
+                                           std::optional<int64_t> max_items);
+
+  Result<boost::json::object> createAlias(std::string_view function,
+                                          const boost::json::object& request);
+  Result<boost::json::object> getAlias(std::string_view function, std::string_view alias);
+  Result<boost::json::object> updateAlias(std::string_view function, std::string_view alias,
+                                          const boost::json::object& request);
+  Status deleteAlias(std::string_view function, std::string_view alias);
+  Result<boost::json::object> listAliases(std::string_view function,
+                                          const std::optional<std::string>& function_version,
+                                          const std::optional<std::string>& marker,
+                                          std::optional<int64_t> max_items);
+
+  Result<boost::json::object> putScalingConfig(std::string_view function,
+                                               const std::optional<std::string>& qualifier,
+                                               const boost::json::object& request);
+  Result<boost::json::object> getScalingConfig(std::string_view function,
+                                               const std::optional<std::string>& qualifier);
+
+  // Tags of an unqualified function.
+  Result<std::map<std::string, std::string>> functionTags(std::string_view name);
+  Status setFunctionTags(std::string_view name, const std::map<std::string, std::string>& tags);
+
+  // Resolves a qualifier (version, alias, or none = $LATEST.PUBLISHED) to a stored version.
+  Result<FunctionVersionRecord> resolveVersion(std::string_view function,
+                                               const std::optional<std::string>& qualifier);
+
+  // Removes stored code no function version references. Safe to call at any time.
+  Status collectGarbageCode();
+
+ private:
+  struct FunctionRecord;
+
+  Result<FunctionRecord> loadFunction(std::string_view name);
+  Result<std::optional<FunctionVersionRecord>> loadVersion(std::string_view name,
+                                                           std::string_view version);
+  Result<boost::json::object> publishLocked(FunctionRecord& fn, const std::string& description,
+                                            bool to_latest_published, Txn& txn);
+  Result<boost::json::object> commitFunctionChange(FunctionRecord& fn, Txn& txn,
+                                                   boost::json::object response);
+
+  Store* store_;
+  CodeStore* code_;
+  CapacityProviderRegistry* providers_;
+  const Clock* clock_;
+  AccountContext account_;
+};
+
+}  // namespace hearth

@@ -1,0 +1,121 @@
+// The `hearth` binary: parses flags and wires components together. All logic lives in src/.
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "server/server.h"
+
+namespace {
+
+// Blocks SIGINT/SIGTERM in every thread (call before starting any) and waits for one of them.
+void blockTerminationSignals(sigset_t* set) {
+  sigemptyset(set);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, set, nullptr);
+}
+
+std::vector<hearth::Credentials> parseAccessKeys(const std::vector<std::string>& specs) {
+  std::vector<hearth::Credentials> keys;
+  for (const auto& spec : specs) {
+    auto colon = spec.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size()) {
+      throw CLI::ValidationError("--access-key", "expected ACCESS_KEY_ID:SECRET");
+    }
+    keys.push_back({spec.substr(0, colon), spec.substr(colon + 1)});
+  }
+  return keys;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Hearth: self-hosted AWS Lambda Managed Instances"};
+  app.require_subcommand(1);
+  app.set_config("--config", "", "Read options from a TOML/INI file");
+
+  hearth::ClientOptions client;
+  app.add_option("--endpoint", client.endpoint, "API endpoint for client commands")
+      ->envname("HEARTH_ENDPOINT")
+      ->capture_default_str();
+  app.add_option("--output", client.output, "Output format: table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+
+  hearth::ServerOptions server;
+  std::vector<std::string> access_keys;
+  std::string log_level = "info";
+  auto* up = app.add_subcommand("up", "Run the Hearth server (API, control plane)");
+  up->add_option("--listen", server.listen, "HOST:PORT to serve the Lambda API on")
+      ->envname("HEARTH_LISTEN")
+      ->capture_default_str();
+  up->add_option("--data-dir", server.data_dir, "Directory for state and code")
+      ->envname("HEARTH_DATA_DIR")
+      ->capture_default_str();
+  up->add_option("--region", server.account.region, "Region in ARNs")
+      ->envname("HEARTH_REGION")
+      ->capture_default_str();
+  up->add_option("--account-id", server.account.account_id, "Account id in ARNs")
+      ->envname("HEARTH_ACCOUNT_ID")
+      ->capture_default_str();
+  up->add_option("--access-key", access_keys,
+                 "ACCESS_KEY_ID:SECRET accepted with SigV4 (required beyond loopback)")
+      ->envname("HEARTH_ACCESS_KEYS")
+      ->delimiter(',');
+  up->add_option("--io-threads", server.io_threads, "HTTP I/O threads")->capture_default_str();
+  up->add_flag("--demo", server.demo, "Create a demo capacity provider and function");
+  up->add_option("--log-level", log_level, "trace|debug|info|warn|error")
+      ->envname("HEARTH_LOG_LEVEL")
+      ->capture_default_str();
+
+  int exit_code = 0;
+  hearth::addClientCommands(app, &client, &exit_code);
+  for (auto* sub : app.get_subcommands({})) {
+    if (sub->get_name() != "up") {
+      sub->add_option("--region", client.region, "Region used to sign requests")
+          ->envname("AWS_REGION");
+    }
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (!up->parsed()) {
+    return exit_code;
+  }
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  try {
+    server.access_keys = parseAccessKeys(access_keys);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  sigset_t signals;
+  blockTerminationSignals(&signals);
+  auto started = hearth::Server::start(server);
+  if (!started.isOk()) {
+    std::cerr << "hearth up: " << started.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "Hearth is serving the AWS Lambda API at " << (*started)->endpoint() << std::endl;
+  if (server.demo) {
+    std::cout << "Demo function 'hello' on capacity provider 'demo'. Try:\n"
+              << "  build/bin/hearth --endpoint " << (*started)->endpoint() << " function list\n"
+              << "  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws lambda get-function "
+                 "--function-name hello --endpoint-url "
+              << (*started)->endpoint() << " --region " << server.account.region << "\n"
+              << "  build/bin/hearth --endpoint " << (*started)->endpoint()
+              << " invoke hello --payload '{\"name\":\"Hearth\"}'\n"
+              << std::flush;
+  }
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("received signal {}, draining", signal_number);
+  (*started)->drain();
+  return 0;
+}

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "net/http.h"
+
+namespace hearth {
+
+// Completes one request. Call exactly once, from any thread. Safe to call after the connection
+// has gone away (the response is then dropped).
+using Responder = std::function<void(HttpResponse)>;
+
+// Handles a request. Runs on a server I/O thread: must not block for long. Long work (an invoke)
+// keeps the Responder and completes it later.
+using HttpHandler = std::function<void(HttpRequest, Responder)>;
+
+// Why the transport rejected a request before it reached the handler.
+enum class TransportError { kBodyTooLarge, kHeaderTooLarge, kBadRequest, kReadTimeout };
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0 = pick a free port; read it back with port()
+  int io_threads = 2;
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 8 * 1024 * 1024;
+  // Per-request body limit chosen after the header is read; defaults to max_body_bytes.
+  std::function<size_t(const std::string& method, const std::string& target)> body_limit_for;
+  std::chrono::milliseconds read_timeout{30000};      // header + body of one request
+  std::chrono::milliseconds idle_timeout{60000};      // keep-alive wait for the next request
+  std::chrono::milliseconds handler_timeout{960000};  // bound on one handler's response
+  size_t max_connections = 4096;
+  // Renders the response for a request the transport rejected.
+  std::function<HttpResponse(TransportError)> transport_error_response;
+};
+
+// An HTTP/1.1 server with keep-alive on Boost.Beast coroutines. Everything Boost lives in the .cc.
+// Thread-safety: start/drain/stop may be called from any one thread; handlers run on I/O threads.
+class HttpServer {
+ public:
+  virtual ~HttpServer() = default;
+
+  // Binds and listens. Throws nothing; a bind failure is a Status.
+  static Result<std::unique_ptr<HttpServer>> create(HttpServerOptions options, HttpHandler handler);
+
+  virtual uint16_t port() const = 0;
+  // Starts the I/O threads. Returns at once.
+  virtual void start() = 0;
+  // Stops accepting, lets in-flight requests finish (up to `grace`), closes idle connections,
+  // then stops the I/O threads. Blocks until done.
+  virtual void drain(std::chrono::milliseconds grace) = 0;
+  // Number of open client connections (for tests and metrics).
+  virtual size_t connectionCount() const = 0;
+};
+
+using HttpServerPtr = std::unique_ptr<HttpServer>;
+
+}  // namespace hearth

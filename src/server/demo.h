@@ -1,0 +1,17 @@
+#pragma once
+
+#include "common/status.h"
+
+namespace hearth {
+
+class CapacityProviderRegistry;
+class FunctionRegistry;
+
+inline constexpr const char* kDemoCapacityProvider = "demo";
+inline constexpr const char* kDemoFunction = "hello";
+
+// Creates the demo capacity provider and a published Python function when they do not exist.
+// Idempotent.
+Status ensureDemo(CapacityProviderRegistry* providers, FunctionRegistry* functions);
+
+}  // namespace hearth

@@ -1,0 +1,176 @@
+#include "server/server.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json/object.hpp>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "api/api_handler.h"
+#include "artifact/code_store.h"
+#include "artifact/encoding.h"
+#include "artifact/zip_writer.h"
+#include "common/clock.h"
+#include "common/work_queue.h"
+#include "controlplane/capacity_providers.h"
+#include "controlplane/functions.h"
+#include "controlplane/tags.h"
+#include "net/http_client.h"
+#include "net/http_server.h"
+#include "server/demo.h"
+#include "store/sqlite_store.h"
+
+namespace hearth {
+
+bool isLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+namespace {
+
+class ServerImpl final : public Server {
+ public:
+  explicit ServerImpl(ServerOptions options) : options_(std::move(options)) {}
+
+  ~ServerImpl() override { drain(); }
+
+  Status init() {
+    std::string host;
+    uint16_t port = 0;
+    if (!splitHostPort(options_.listen, &host, &port)) {
+      return invalidParameter("--listen must be HOST:PORT, got '" + options_.listen + "'");
+    }
+    if (!isLoopbackHost(host) && options_.access_keys.empty()) {
+      return invalidParameter(
+          "listening on " + options_.listen +
+          " (beyond loopback) requires access keys: set --access-key ID:SECRET or "
+          "HEARTH_ACCESS_KEYS; requests are then verified with SigV4");
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(options_.data_dir, ec);
+    if (ec) {
+      return invalidParameter("cannot create data dir " + options_.data_dir + ": " + ec.message());
+    }
+    HEARTH_ASSIGN_OR_RETURN(store_, SqliteStore::open(options_.data_dir + "/state.db"));
+    HEARTH_ASSIGN_OR_RETURN(code_, CodeStore::open(options_.data_dir + "/code"));
+    providers_ =
+        std::make_unique<CapacityProviderRegistry>(store_.get(), &clock_, options_.account);
+    functions_ = std::make_unique<FunctionRegistry>(store_.get(), code_.get(), providers_.get(),
+                                                    &clock_, options_.account);
+    tags_ = std::make_unique<TagRegistry>(functions_.get(), providers_.get(), options_.account);
+    control_work_ = std::make_unique<WorkQueue>(options_.control_threads, options_.control_queue);
+    if (!options_.access_keys.empty()) {
+      verifier_ = std::make_unique<SigV4Verifier>(options_.access_keys, options_.account.region,
+                                                  "lambda", clock_);
+    }
+    ApiDeps deps;
+    deps.functions = functions_.get();
+    deps.providers = providers_.get();
+    deps.tags = tags_.get();
+    deps.control_work = control_work_.get();
+    deps.verifier = verifier_.get();
+    api_ = std::make_unique<ApiHandler>(deps);
+
+    HttpServerOptions http;
+    http.host = host == "localhost" ? "127.0.0.1" : host;
+    http.port = port;
+    http.io_threads = options_.io_threads;
+    http.max_connections = options_.max_connections;
+    http.max_body_bytes = 70167211;
+    http.body_limit_for = ApiHandler::bodyLimitFor;
+    http.transport_error_response = ApiHandler::transportErrorResponse;
+    ApiHandler* api = api_.get();
+    HEARTH_ASSIGN_OR_RETURN(http_,
+                            HttpServer::create(http, [api](HttpRequest request, Responder respond) {
+                              api->handle(std::move(request), std::move(respond));
+                            }));
+    endpoint_ =
+        fmt::format("http://{}:{}",
+                    http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host,
+                    http_->port());
+
+    functions_->collectGarbageCode().permitUnchecked();
+    if (options_.demo) {
+      HEARTH_RETURN_IF_ERROR(ensureDemo(providers_.get(), functions_.get()));
+    }
+    http_->start();
+    reconciler_ = std::thread([this] { reconcileLoop(); });
+    api_->setReady(true);
+    spdlog::info("hearth serving the Lambda API at {} (data dir {})", endpoint_, options_.data_dir);
+    return Status::ok();
+  }
+
+  uint16_t port() const override { return http_ ? http_->port() : 0; }
+  std::string endpoint() const override { return endpoint_; }
+
+  void drain() override {
+    if (drained_) {
+      return;
+    }
+    drained_ = true;
+    if (api_) {
+      api_->setReady(false);
+    }
+    if (http_) {
+      http_->drain(options_.drain_grace);
+    }
+    if (control_work_) {
+      control_work_->drain();
+    }
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (reconciler_.joinable()) {
+      reconciler_.join();
+    }
+  }
+
+ private:
+  // Background control loop: moves new capacity providers to Active. Later issues add fleet
+  // and scaling work here.
+  void reconcileLoop() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      Status status = providers_->activatePending();
+      if (!status.isOk()) {
+        spdlog::warn("reconcile: {}", status.toString());
+      }
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_; });
+    }
+  }
+
+  ServerOptions options_;
+  RealClock clock_;
+  StorePtr store_;
+  std::unique_ptr<CodeStore> code_;
+  std::unique_ptr<CapacityProviderRegistry> providers_;
+  std::unique_ptr<FunctionRegistry> functions_;
+  std::unique_ptr<TagRegistry> tags_;
+  std::unique_ptr<WorkQueue> control_work_;
+  std::unique_ptr<SigV4Verifier> verifier_;
+  std::unique_ptr<ApiHandler> api_;
+  HttpServerPtr http_;
+  std::string endpoint_;
+  std::thread reconciler_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool drained_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::start(ServerOptions options) {
+  auto server = std::make_unique<ServerImpl>(std::move(options));
+  HEARTH_RETURN_IF_ERROR(server->init());
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace hearth

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/sigv4.h"
+#include "common/result.h"
+#include "controlplane/names.h"
+
+namespace hearth {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:9001";
+  std::string data_dir = "./hearth-data";
+  AccountContext account;
+  std::vector<Credentials> access_keys;  // required when listening beyond loopback
+  int io_threads = 2;
+  int control_threads = 2;
+  size_t control_queue = 256;
+  size_t max_connections = 4096;
+  bool demo = false;  // create the demo capacity provider and function when absent
+  std::chrono::milliseconds drain_grace{10000};
+};
+
+// `hearth up`: owns the state store, the code store, the control plane, the API and the HTTP
+// server, and wires them together. One instance per process; nothing global.
+class Server {
+ public:
+  virtual ~Server() = default;
+
+  // Validates options (beyond-loopback listening needs access keys), opens state under data_dir,
+  // binds, and starts serving. Errors are returned, never thrown.
+  static Result<std::unique_ptr<Server>> start(ServerOptions options);
+
+  virtual uint16_t port() const = 0;
+  virtual std::string endpoint() const = 0;
+  // Stops accepting, finishes in-flight requests, and stops background work. Idempotent.
+  virtual void drain() = 0;
+};
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool isLoopbackHost(const std::string& host);
+
+}  // namespace hearth

@@ -1,0 +1,206 @@
+// Starts a hearth server for one test file: a free loopback port, a fresh data dir,
+// and a /healthz readiness wait. Server output goes to <dataDir>/hearth.log.
+//
+// Environment:
+//   HEARTH_BIN        path of the hearth binary (default: <repo>/build/bin/hearth)
+//   HEARTH_KEEP_DATA  if set, the data dir is kept after stop() (for post-mortems)
+//   HEARTH_ARGS       extra arguments appended to `hearth up`, split on whitespace
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const HEARTH_BIN = process.env.HEARTH_BIN || path.join(REPO_ROOT, 'build', 'bin', 'hearth');
+
+const HEALTH_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+/** A loopback TCP port that was free a moment ago (bind port 0, read it, close). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Last `lines` lines of a file, or a note when it cannot be read. */
+export function tailFile(file, lines = 60) {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.split('\n').slice(-lines).join('\n');
+  } catch (e) {
+    return `(cannot read ${file}: ${e.message})`;
+  }
+}
+
+// Children still running when the test process exits are killed hard.
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
+/**
+ * Start hearth.
+ * @param {{args?: string[]}} [opts] extra CLI arguments (e.g. ['--region', 'eu-west-1'])
+ * @returns {Promise<{endpoint: string, port: number, dataDir: string, logFile: string,
+ *   stop: () => Promise<void>, restart: () => Promise<void>, logTail: (n?: number) => string,
+ *   isRunning: () => boolean}>}
+ */
+export async function startServer(opts = {}) {
+  if (!fs.existsSync(HEARTH_BIN)) {
+    throw new Error(`hearth binary not found at ${HEARTH_BIN} (build it, or set HEARTH_BIN)`);
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-compat-'));
+  const logFile = path.join(dataDir, 'hearth.log');
+  const extra = [...(opts.args || []), ...(process.env.HEARTH_ARGS || '').split(/\s+/).filter(Boolean)];
+
+  let child = null;
+  let port = 0;
+  let expectExit = false;
+
+  const endpointOf = (p) => `http://127.0.0.1:${p}`;
+
+  function spawnOnce(p) {
+    const fd = fs.openSync(logFile, 'a');
+    fs.writeSync(fd, `\n==== hearth up --listen 127.0.0.1:${p} (${new Date().toISOString()}) ====\n`);
+    const c = spawn(HEARTH_BIN, ['up', '--listen', `127.0.0.1:${p}`, '--data-dir', dataDir, ...extra], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', fd, fd],
+    });
+    fs.closeSync(fd);
+    c.exited = new Promise((resolve) => {
+      c.on('exit', (code, signal) => {
+        live.delete(c);
+        c.exitInfo = { code, signal };
+        if (!expectExit) {
+          process.stderr.write(
+            `\n[hearth] server exited unexpectedly (code=${code}, signal=${signal}); log tail (${logFile}):\n` +
+              `${tailFile(logFile)}\n`,
+          );
+        }
+        resolve(c.exitInfo);
+      });
+      c.on('error', (err) => {
+        live.delete(c);
+        c.exitInfo = { code: null, signal: null, error: err };
+        resolve(c.exitInfo);
+      });
+    });
+    live.add(c);
+    return c;
+  }
+
+  async function waitHealthy(c, p) {
+    const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+    let last = '';
+    while (Date.now() < deadline) {
+      if (c.exitInfo) return { ok: false, why: `exited before becoming healthy (${JSON.stringify(c.exitInfo)})` };
+      try {
+        const res = await fetch(`${endpointOf(p)}/healthz`, { signal: AbortSignal.timeout(2000) });
+        await res.arrayBuffer();
+        if (res.status === 200) return { ok: true };
+        last = `HTTP ${res.status}`;
+      } catch (e) {
+        last = e.cause?.code || e.message;
+      }
+      await sleep(100);
+    }
+    return { ok: false, why: `/healthz not 200 within ${HEALTH_TIMEOUT_MS} ms (last: ${last})` };
+  }
+
+  async function stopProcess() {
+    if (!child || child.exitInfo) return child?.exitInfo;
+    expectExit = true;
+    child.kill('SIGTERM');
+    const timer = sleep(STOP_TIMEOUT_MS).then(() => 'timeout');
+    const r = await Promise.race([child.exited, timer]);
+    if (r === 'timeout') {
+      process.stderr.write(`[hearth] no exit ${STOP_TIMEOUT_MS} ms after SIGTERM; sending SIGKILL\n${tailFile(logFile)}\n`);
+      child.kill('SIGKILL');
+      await child.exited;
+      throw new Error('hearth did not exit after SIGTERM');
+    }
+    const { code, signal } = child.exitInfo;
+    if (!(code === 0 || signal === 'SIGTERM')) {
+      process.stderr.write(`[hearth] unclean exit after SIGTERM (code=${code}, signal=${signal}):\n${tailFile(logFile)}\n`);
+    }
+    return child.exitInfo;
+  }
+
+  async function launch(fixedPort) {
+    // A port found free can be taken before the server binds it; retry a fresh one
+    // (only on the first start: a restart must come back on the same port).
+    const attempts = fixedPort ? 1 : 3;
+    let why = '';
+    for (let i = 0; i < attempts; i++) {
+      const p = fixedPort || (await freePort());
+      expectExit = false;
+      const c = spawnOnce(p);
+      const h = await waitHealthy(c, p);
+      if (h.ok) {
+        child = c;
+        port = p;
+        return;
+      }
+      why = h.why;
+      expectExit = true;
+      if (!c.exitInfo) {
+        c.kill('SIGKILL');
+        await c.exited;
+      }
+    }
+    const msg = `hearth failed to start: ${why}\n--- log tail (${logFile}) ---\n${tailFile(logFile)}`;
+    process.stderr.write(msg + '\n');
+    throw new Error(msg);
+  }
+
+  await launch(0);
+
+  const server = {
+    get endpoint() {
+      return endpointOf(port);
+    },
+    get port() {
+      return port;
+    },
+    dataDir,
+    logFile,
+    logTail: (n) => tailFile(logFile, n),
+    isRunning: () => !!child && !child.exitInfo,
+    /** Stop with SIGTERM (waits for exit) and start again on the same data dir and port. */
+    async restart() {
+      await stopProcess();
+      await launch(port);
+    },
+    /** Stop with SIGTERM and remove the data dir (unless HEARTH_KEEP_DATA is set). */
+    async stop() {
+      try {
+        await stopProcess();
+      } finally {
+        if (process.env.HEARTH_KEEP_DATA) {
+          process.stderr.write(`[hearth] data dir kept: ${dataDir}\n`);
+        } else {
+          fs.rmSync(dataDir, { recursive: true, force: true });
+        }
+      }
+    },
+  };
+  return server;
+}

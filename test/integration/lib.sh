@@ -1,0 +1,73 @@
+# Helpers for the real-process integration tests. Sourced by *_test.sh.
+set -euo pipefail
+
+HEARTH_BIN="${1:?usage: $0 PATH_TO_HEARTH}"
+WORK="$(mktemp -d)"
+PASSED=0
+FAILED=0
+SERVER_PID=""
+
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_server LISTEN DATA_DIR [extra args...]: starts hearth up and waits for /healthz.
+start_server() {
+  local listen="$1" data="$2"; shift 2
+  "$HEARTH_BIN" up --listen "$listen" --data-dir "$data" "$@" >"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  local port="${listen##*:}"
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "server did not become healthy:" >&2
+  cat "$WORK/server.log" >&2
+  return 1
+}
+
+stop_server() {
+  kill -TERM "$SERVER_PID"
+  wait "$SERVER_PID" || true
+  SERVER_PID=""
+}
+
+check() {
+  local name="$1"; shift
+  if "$@" >"$WORK/check.out" 2>&1; then
+    PASSED=$((PASSED + 1))
+  else
+    FAILED=$((FAILED + 1))
+    echo "FAIL: $name" >&2
+    sed 's/^/    /' "$WORK/check.out" >&2
+  fi
+}
+
+# expect_output NAME PATTERN CMD...: CMD succeeds and its output matches PATTERN (grep -E).
+expect_output() {
+  local name="$1" pattern="$2"; shift 2
+  check "$name" bash -c '"$@" > "$0.o" 2>&1; rc=$?; cat "$0.o"; [ $rc -eq 0 ] && grep -Eq -- "$1" "$0.o"' \
+    "$WORK/out" "$pattern" "$@"
+}
+
+# expect_failure NAME PATTERN CMD...: CMD fails and its output matches PATTERN.
+expect_failure() {
+  local name="$1" pattern="$2"; shift 2
+  check "$name" bash -c '"$@" > "$0.o" 2>&1; rc=$?; cat "$0.o"; [ $rc -ne 0 ] && grep -Eq -- "$1" "$0.o"' \
+    "$WORK/out" "$pattern" "$@"
+}
+
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}
