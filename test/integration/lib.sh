@@ -42,9 +42,9 @@ stop_server() {
   SERVER_PID=""
 }
 
-check() {
-  local name="$1"; shift
-  if "$@" >"$WORK/check.out" 2>&1; then
+record() {
+  local name="$1" ok="$2"
+  if [ "$ok" = yes ]; then
     PASSED=$((PASSED + 1))
   else
     FAILED=$((FAILED + 1))
@@ -53,18 +53,28 @@ check() {
   fi
 }
 
+# check NAME CMD...: CMD succeeds.
+check() {
+  local name="$1"; shift
+  local rc=0
+  "$@" >"$WORK/check.out" 2>&1 || rc=$?
+  record "$name" "$([ $rc -eq 0 ] && echo yes || echo no)"
+}
+
 # expect_output NAME PATTERN CMD...: CMD succeeds and its output matches PATTERN (grep -E).
 expect_output() {
   local name="$1" pattern="$2"; shift 2
-  check "$name" bash -c '"$@" > "$0.o" 2>&1; rc=$?; cat "$0.o"; [ $rc -eq 0 ] && grep -Eq -- "$1" "$0.o"' \
-    "$WORK/out" "$pattern" "$@"
+  local rc=0
+  "$@" >"$WORK/check.out" 2>&1 || rc=$?
+  record "$name" "$([ $rc -eq 0 ] && grep -Eq -- "$pattern" "$WORK/check.out" && echo yes || echo no)"
 }
 
 # expect_failure NAME PATTERN CMD...: CMD fails and its output matches PATTERN.
 expect_failure() {
   local name="$1" pattern="$2"; shift 2
-  check "$name" bash -c '"$@" > "$0.o" 2>&1; rc=$?; cat "$0.o"; [ $rc -ne 0 ] && grep -Eq -- "$1" "$0.o"' \
-    "$WORK/out" "$pattern" "$@"
+  local rc=0
+  "$@" >"$WORK/check.out" 2>&1 || rc=$?
+  record "$name" "$([ $rc -ne 0 ] && grep -Eq -- "$pattern" "$WORK/check.out" && echo yes || echo no)"
 }
 
 finish() {
