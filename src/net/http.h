@@ -19,7 +19,8 @@ struct HttpRequest {
   std::string target;  // raw request target, e.g. "/2015-03-31/functions?MaxItems=2"
   HeaderList headers;
   std::string body;
-  std::string peer;  // "ip:port" of the client
+  std::string peer;       // "ip:port" of the client
+  uint64_t listener = 0;  // tag of the listener that accepted the connection (0 = the main one)
 
   const std::string* header(std::string_view name) const { return findHeader(headers, name); }
 };

@@ -32,8 +32,10 @@ constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
 
 // One client connection. `stream` and `busy` are touched only on the connection's strand.
 struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  Connection(tcp::socket socket, uint64_t listener_tag)
+      : stream(std::move(socket)), listener(listener_tag) {}
   beast::tcp_stream stream;
+  uint64_t listener;
   bool busy = false;
 };
 
@@ -85,35 +87,78 @@ class HttpServerImpl final : public HttpServer {
   }
 
   Status listen() {
-    boost::system::error_code ec;
-    auto address = net::ip::make_address(options_.host, ec);
-    if (ec) {
-      return invalidParameter("invalid listen address '" + options_.host + "'");
-    }
-    tcp::endpoint endpoint(address, options_.port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) {
-      acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    }
-    if (!ec) {
-      acceptor_.bind(endpoint, ec);
-    }
-    if (!ec) {
-      acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    }
-    if (ec) {
-      return Status(StatusCode::kUnavailable, "cannot listen on " + options_.host + ":" +
-                                                  std::to_string(options_.port) + ": " +
-                                                  ec.message());
-    }
+    HEARTH_RETURN_IF_ERROR(openAcceptor(acceptor_, options_.host, options_.port));
     port_ = acceptor_.local_endpoint().port();
     return Status::ok();
+  }
+
+  static Status openAcceptor(tcp::acceptor& acceptor, const std::string& host, uint16_t port) {
+    boost::system::error_code ec;
+    auto address = net::ip::make_address(host, ec);
+    if (ec) {
+      return invalidParameter("invalid listen address '" + host + "'");
+    }
+    tcp::endpoint endpoint(address, port);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) {
+      acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+      acceptor.bind(endpoint, ec);
+    }
+    if (!ec) {
+      acceptor.listen(net::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+      return Status(StatusCode::kUnavailable,
+                    "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+    }
+    return Status::ok();
+  }
+
+  Result<uint16_t> addListener(const std::string& host, uint16_t port, uint64_t tag) override {
+    auto acceptor = std::make_shared<tcp::acceptor>(net::make_strand(ioc_));
+    HEARTH_RETURN_IF_ERROR(openAcceptor(*acceptor, host, port));
+    uint16_t bound = acceptor->local_endpoint().port();
+    {
+      std::lock_guard lock(connections_mu_);
+      extra_acceptors_[tag] = acceptor;
+    }
+    net::co_spawn(acceptor->get_executor(), acceptLoop(acceptor.get(), tag, acceptor),
+                  net::detached);
+    return bound;
+  }
+
+  void removeListener(uint64_t tag) override {
+    std::shared_ptr<tcp::acceptor> acceptor;
+    {
+      std::lock_guard lock(connections_mu_);
+      auto it = extra_acceptors_.find(tag);
+      if (it == extra_acceptors_.end()) {
+        return;
+      }
+      acceptor = it->second;
+      extra_acceptors_.erase(it);
+      for (auto& [id, conn] : connections_by_id_) {
+        if (conn->listener == tag) {
+          net::post(conn->stream.get_executor(), [conn] {
+            boost::system::error_code ignored;
+            conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            conn->stream.socket().close(ignored);
+          });
+        }
+      }
+    }
+    net::post(acceptor->get_executor(), [acceptor] {
+      boost::system::error_code ignored;
+      acceptor->close(ignored);
+    });
   }
 
   uint16_t port() const override { return port_; }
 
   void start() override {
-    net::co_spawn(acceptor_.get_executor(), acceptLoop(), net::detached);
+    net::co_spawn(acceptor_.get_executor(), acceptLoop(&acceptor_, 0, nullptr), net::detached);
     for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
       threads_.emplace_back([this] { ioc_.run(); });
     }
@@ -128,6 +173,16 @@ class HttpServerImpl final : public HttpServer {
       boost::system::error_code ignored;
       acceptor_.close(ignored);
     });
+    {
+      std::lock_guard lock(connections_mu_);
+      for (auto& [tag, acceptor] : extra_acceptors_) {
+        net::post(acceptor->get_executor(), [acceptor] {
+          boost::system::error_code ignored;
+          acceptor->close(ignored);
+        });
+      }
+      extra_acceptors_.clear();
+    }
     auto deadline = std::chrono::steady_clock::now() + grace;
     for (;;) {
       cancelConnections(/*only_idle=*/true);
@@ -169,11 +224,14 @@ class HttpServerImpl final : public HttpServer {
     }
   }
 
-  net::awaitable<void> acceptLoop() {
+  // `owner` owns an extra listener's acceptor for the life of its loop (null for the main
+  // one, which the server owns).
+  net::awaitable<void> acceptLoop(tcp::acceptor* acceptor, uint64_t tag,
+                                  std::shared_ptr<tcp::acceptor> owner) {
     for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(ioc_), kNoThrow);
+      auto [ec, socket] = co_await acceptor->async_accept(net::make_strand(ioc_), kNoThrow);
       if (ec) {
-        if (draining_ || ec == net::error::operation_aborted) {
+        if (draining_ || ec == net::error::operation_aborted || !acceptor->is_open()) {
           co_return;
         }
         continue;
@@ -183,7 +241,7 @@ class HttpServerImpl final : public HttpServer {
         socket.close(ignored);
         continue;
       }
-      auto conn = std::make_shared<Connection>(std::move(socket));
+      auto conn = std::make_shared<Connection>(std::move(socket), tag);
       uint64_t id = next_id_++;
       {
         std::lock_guard lock(connections_mu_);
@@ -317,6 +375,7 @@ class HttpServerImpl final : public HttpServer {
       }
       request.body = std::move(message.body());
       request.peer = peer;
+      request.listener = conn->listener;
 
       auto pending = std::make_shared<PendingResponse>(conn->stream.get_executor());
       pending->timer.expires_after(options_.handler_timeout);
@@ -367,6 +426,7 @@ class HttpServerImpl final : public HttpServer {
   std::atomic<uint64_t> next_id_{1};
   std::mutex connections_mu_;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_by_id_;
+  std::unordered_map<uint64_t, std::shared_ptr<tcp::acceptor>> extra_acceptors_;
 };
 
 }  // namespace

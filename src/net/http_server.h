@@ -55,6 +55,14 @@ class HttpServer {
   virtual void drain(std::chrono::milliseconds grace) = 0;
   // Number of open client connections (for tests and metrics).
   virtual size_t connectionCount() const = 0;
+
+  // Opens another listening socket served by the same threads and handler; requests accepted on
+  // it carry `tag` in HttpRequest::listener. REQUIRES: tag != 0 and not in use. Returns the bound
+  // port (pass port 0 to pick one). Thread-safe.
+  virtual Result<uint16_t> addListener(const std::string& host, uint16_t port, uint64_t tag) = 0;
+  // Closes the listener `tag` and the connections it accepted. Thread-safe; unknown tags are
+  // ignored.
+  virtual void removeListener(uint64_t tag) = 0;
 };
 
 using HttpServerPtr = std::unique_ptr<HttpServer>;

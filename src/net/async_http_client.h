@@ -1,0 +1,42 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "net/http.h"
+
+namespace hearth {
+
+struct AsyncHttpClientOptions {
+  int threads = 2;
+  size_t max_idle_per_host = 256;  // kept-alive connections parked per host:port
+  size_t max_response_bytes = 8u * 1024 * 1024;
+};
+
+// An asynchronous HTTP/1.1 client with per-host pools of kept-alive connections. Thread-safe.
+// Completion callbacks run on the client's I/O threads: they must not block.
+class AsyncHttpClient {
+ public:
+  using Callback = std::function<void(Result<HttpResponse>)>;
+
+  virtual ~AsyncHttpClient() = default;
+  static std::unique_ptr<AsyncHttpClient> create(AsyncHttpClientOptions options);
+
+  // Sends `request` to host:port and calls `done` exactly once. Errors: kUnavailable (cannot
+  // connect, connection lost), kDeadlineExceeded (no full response within `timeout`),
+  // kResponseTooLarge. A request that failed on a reused idle connection before any response
+  // byte arrived is retried once on a fresh connection.
+  virtual void send(std::string host, uint16_t port, HttpRequest request,
+                    std::chrono::milliseconds timeout, Callback done) = 0;
+
+  // Fails new sends, closes idle connections and joins the threads after in-flight requests.
+  virtual void shutdown() = 0;
+};
+
+using AsyncHttpClientPtr = std::unique_ptr<AsyncHttpClient>;
+
+}  // namespace hearth
