@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "api/aws_error.h"
+#include "artifact/code_store.h"
 #include "auth/sigv4.h"
 #include "common/ids.h"
 #include "common/work_queue.h"
@@ -334,6 +335,20 @@ HttpResponse ApiHandler::execute(const HttpRequest& request, const std::string& 
         return renderAwsError(req.status(), id);
       return reply(fns.putScalingConfig(seg[2], qualifier, *req), 202);
     }
+  }
+
+  if (is(0, "_hearth") && is(1, "code") && n == 3 && m == "GET" && deps_.code != nullptr) {
+    std::string hex = seg[2].size() > 4 && seg[2].substr(seg[2].size() - 4) == ".zip"
+                          ? seg[2].substr(0, seg[2].size() - 4)
+                          : seg[2];
+    auto zip = deps_.code->read(hex);
+    if (!zip.isOk()) {
+      return renderAwsError(notFound("Code not found: " + seg[2]), id);
+    }
+    HttpResponse response = emptyResponse(200, id);
+    response.set("Content-Type", "application/zip");
+    response.body = std::move(zip).value();
+    return response;
   }
 
   if (is(0, "2017-03-31") && is(1, "tags") && n == 3) {

@@ -11,6 +11,7 @@
 namespace hearth {
 
 class CapacityProviderRegistry;
+class CodeStore;
 class FunctionRegistry;
 class SigV4Verifier;
 class TagRegistry;
@@ -23,6 +24,7 @@ struct ApiDeps {
   CapacityProviderRegistry* providers = nullptr;
   TagRegistry* tags = nullptr;
   WorkQueue* control_work = nullptr;  // runs blocking control-plane operations
+  CodeStore* code = nullptr;          // serves Code.Location downloads
   const SigV4Verifier* verifier = nullptr;
 };
 

@@ -42,7 +42,8 @@ class ApiHandlerTest : public ::testing::Test {
   }
 
   std::unique_ptr<ApiHandler> makeHandler(const SigV4Verifier* verifier = nullptr) {
-    ApiDeps deps{functions_.get(), providers_.get(), tags_.get(), work_.get(), verifier};
+    ApiDeps deps{functions_.get(), providers_.get(), tags_.get(),
+                 work_.get(),      code_.get(),      verifier};
     auto handler = std::make_unique<ApiHandler>(deps);
     handler->setReady(true);
     return handler;

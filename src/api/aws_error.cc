@@ -14,7 +14,10 @@ AwsError toAwsError(StatusCode code) {
     case StatusCode::kInvalidRequestContent:
       return {400, "InvalidRequestContentException", false};
     case StatusCode::kValidation:
-      return {400, "ValidationException", false};
+      // AWS itself answers model-constraint violations with the unmodelled ValidationException;
+      // the SDK models only InvalidParameterValueException for these operations, and the SDK
+      // wins.
+      return {400, "InvalidParameterValueException", false};
     case StatusCode::kNotFound:
       return {404, "ResourceNotFoundException", true};
     case StatusCode::kNoPublishedVersion:

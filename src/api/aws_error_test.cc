@@ -17,7 +17,7 @@ TEST(AwsError, MapsEveryCodeToItsWireShape) {
   const Row rows[] = {
       {StatusCode::kInvalidParameter, 400, "InvalidParameterValueException"},
       {StatusCode::kInvalidRequestContent, 400, "InvalidRequestContentException"},
-      {StatusCode::kValidation, 400, "ValidationException"},
+      {StatusCode::kValidation, 400, "InvalidParameterValueException"},
       {StatusCode::kNotFound, 404, "ResourceNotFoundException"},
       {StatusCode::kNoPublishedVersion, 400, "NoPublishedVersionException"},
       {StatusCode::kConflict, 409, "ResourceConflictException"},

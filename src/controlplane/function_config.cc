@@ -179,6 +179,30 @@ Status applyCapacityProvider(const json::object& request, bool is_create,
     return invalidParameter(
         "The capacity provider of a function cannot be changed after it is created.");
   }
+  std::string function_arch = "x86_64";
+  if (const auto* archs = request.if_contains("Architectures"); archs && archs->is_array() &&
+                                                                !archs->get_array().empty() &&
+                                                                archs->get_array()[0].is_string()) {
+    function_arch = std::string(archs->get_array()[0].get_string());
+  } else if (const auto* current = config->if_contains("Architectures");
+             current && current->is_array() && !current->get_array().empty() &&
+             current->get_array()[0].is_string()) {
+    function_arch = std::string(current->get_array()[0].get_string());
+  }
+  std::string provider_arch = "x86_64";
+  if (const auto* ir = provider->provider.if_contains("InstanceRequirements");
+      ir && ir->is_object()) {
+    if (const auto* a = ir->get_object().if_contains("Architectures");
+        a && a->is_array() && !a->get_array().empty() && a->get_array()[0].is_string()) {
+      provider_arch = std::string(a->get_array()[0].get_string());
+    }
+  }
+  if (function_arch != provider_arch) {
+    return invalidParameter(fmt::format(
+        "The function's architecture ({}) does not match the architecture of capacity provider "
+        "{} ({}).",
+        function_arch, *arn, provider_arch));
+  }
   json::object out{{"CapacityProviderArn", account.capacityProviderArn(*name)}};
   HEARTH_ASSIGN_OR_RETURN(auto concurrency, readInt(*lmi, "PerExecutionEnvironmentMaxConcurrency"));
   if (concurrency) {

@@ -182,13 +182,16 @@ struct FunctionRegistry::FunctionRecord {
   std::string code_hex;
   std::map<std::string, std::string> tags;
   int64_t next_version = 1;
+  // RevisionId of $LATEST when the newest numbered version was published from it.
+  std::string published_revision;
   int64_t version = 0;  // store version of fn/<name>
 
   std::string serialize() const {
     return json::serialize(json::object{{"config", latest},
                                         {"code", code_hex},
                                         {"tags", tagsToJson(tags)},
-                                        {"next_version", next_version}});
+                                        {"next_version", next_version},
+                                        {"published_revision", published_revision}});
   }
 };
 
@@ -222,6 +225,7 @@ Result<FunctionRegistry::FunctionRecord> FunctionRegistry::loadFunction(std::str
   if (const auto* n = o.if_contains("next_version"); n && n->is_int64()) {
     fn.next_version = n->get_int64();
   }
+  fn.published_revision = stringMember(o, "published_revision");
   fn.version = stored->version;
   return fn;
 }
@@ -337,8 +341,9 @@ Result<json::object> FunctionRegistry::createFunction(const json::object& reques
       }
       return published.status();
     }
+    response = std::move(published).value();
     if (!publish_to) {
-      response = fn.latest;  // AWS returns $LATEST's configuration; Version stays $LATEST
+      response["FunctionArn"] = account_.functionArn(ref.name);  // as AWS reports it here
     }
   }
   auto result = commitFunctionChange(fn, txn, response);
@@ -395,22 +400,43 @@ Result<FunctionVersionRecord> FunctionRegistry::resolveVersion(
   return std::move(*record);
 }
 
+namespace {
+
+// A read with an explicit qualifier reports the ARN qualified as asked (":$LATEST", ":alias").
+void qualifyArn(const AccountContext& account, std::string_view function,
+                const std::optional<std::string>& qualifier, json::object* config) {
+  std::optional<std::string> q = qualifier;
+  if (!q) {
+    auto ref = parseFunctionRef(function, account);
+    if (ref.isOk()) {
+      q = ref->qualifier;
+    }
+  }
+  if (q) {
+    (*config)["FunctionArn"] =
+        account.qualifiedFunctionArn(stringMember(*config, "FunctionName"), *q);
+  }
+}
+
+}  // namespace
+
 Result<json::object> FunctionRegistry::getFunctionConfiguration(
     std::string_view function, const std::optional<std::string>& qualifier) {
   HEARTH_ASSIGN_OR_RETURN(FunctionVersionRecord record, resolveVersion(function, qualifier));
+  qualifyArn(account_, function, qualifier, &record.config);
   return std::move(record.config);
 }
 
 Result<json::object> FunctionRegistry::getFunction(std::string_view function,
                                                    const std::optional<std::string>& qualifier) {
   HEARTH_ASSIGN_OR_RETURN(FunctionVersionRecord record, resolveVersion(function, qualifier));
+  qualifyArn(account_, function, qualifier, &record.config);
   std::string name = stringMember(record.config, "FunctionName");
   HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(name));
-  json::object out{
-      {"Configuration", std::move(record.config)},
-      {"Code",
-       json::object{{"RepositoryType", "S3"},
-                    {"Location", fmt::format("file://{}", code_->pathFor(record.code_hex))}}}};
+  json::object out{{"Configuration", std::move(record.config)},
+                   {"Code", json::object{{"RepositoryType", "S3"},
+                                         {"Location", code_location_base_ + "/_hearth/code/" +
+                                                          record.code_hex + ".zip"}}}};
   if (!fn.tags.empty()) {
     out["Tags"] = tagsToJson(fn.tags);
   }
@@ -691,15 +717,17 @@ Result<json::object> FunctionRegistry::publishLocked(FunctionRecord& fn,
       txn.expect(keys::functionVersion(fn.name, version), 0);
     }
   } else {
-    // AWS returns the newest version unchanged when neither code nor configuration moved.
-    if (fn.next_version > 1) {
+    // AWS returns the newest version unchanged when $LATEST has not changed since it was
+    // published (every change of $LATEST gives it a new RevisionId).
+    if (fn.next_version > 1 && fn.published_revision == stringMember(fn.latest, "RevisionId")) {
       HEARTH_ASSIGN_OR_RETURN(auto last, loadVersion(fn.name, std::to_string(fn.next_version - 1)));
-      if (last && sameCodeAndConfig(last->config, fn.latest)) {
+      if (last) {
         return last->config;
       }
     }
     version = std::to_string(fn.next_version);
     ++fn.next_version;
+    fn.published_revision = stringMember(fn.latest, "RevisionId");
     txn.expect(keys::functionVersion(fn.name, version), 0);
   }
   if (!cp.empty()) {
@@ -787,6 +815,7 @@ Result<json::object> FunctionRegistry::listVersions(std::string_view function,
   HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
   std::vector<json::object> all;
   all.push_back(fn.latest);
+  all.back()["FunctionArn"] = account_.qualifiedFunctionArn(ref.name, kLatest);
   HEARTH_ASSIGN_OR_RETURN(auto versions,
                           store_->list(keys::functionVersionPrefix(ref.name), "", 1000000));
   for (const auto& stored : versions) {
@@ -805,11 +834,13 @@ Result<json::object> FunctionRegistry::listVersions(std::string_view function,
   }
   json::array out_versions;
   std::optional<std::string> next;
+  std::string last_version;
   for (size_t i = start; i < all.size(); ++i) {
     if (static_cast<int64_t>(out_versions.size()) == limit) {
-      next = stringMember(all[i - 1], "Version");
+      next = last_version;
       break;
     }
+    last_version = stringMember(all[i], "Version");
     out_versions.push_back(std::move(all[i]));
   }
   json::object out{{"Versions", std::move(out_versions)}};

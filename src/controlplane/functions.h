@@ -95,6 +95,10 @@ class FunctionRegistry {
   // Removes stored code no function version references. Safe to call at any time.
   Status collectGarbageCode();
 
+  // Base URL (http://host:port) for Code.Location in GetFunction. REQUIRES: called before the
+  // registry is shared between threads.
+  void setCodeLocationBase(std::string base) { code_location_base_ = std::move(base); }
+
  private:
   struct FunctionRecord;
 
@@ -111,6 +115,7 @@ class FunctionRegistry {
   CapacityProviderRegistry* providers_;
   const Clock* clock_;
   AccountContext account_;
+  std::string code_location_base_ = "http://127.0.0.1:9001";
 };
 
 }  // namespace hearth

@@ -279,6 +279,26 @@ class HttpServerImpl final : public HttpServer {
     *write_ok = !ec;
   }
 
+  // After an early error reply, reads and drops what the client still sends (bounded in bytes
+  // and time) so that closing the socket does not reset the connection before the client has
+  // read the reply.
+  net::awaitable<void> discardInput(std::shared_ptr<Connection> conn) {
+    boost::system::error_code ignored;
+    conn->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    std::vector<char> scratch(64 * 1024);
+    size_t total = 0;
+    conn->stream.expires_after(std::chrono::seconds(5));
+    while (total < kMaxDiscardBytes) {
+      auto [ec, n] = co_await conn->stream.async_read_some(net::buffer(scratch), kNoThrow);
+      if (ec) {
+        break;
+      }
+      total += n;
+    }
+  }
+
+  static constexpr size_t kMaxDiscardBytes = 256u * 1024 * 1024;
+
   net::awaitable<void> session(std::shared_ptr<Connection> conn) {
     beast::flat_buffer buffer;  // persists across the requests of this connection
     std::string peer;
@@ -296,7 +316,7 @@ class HttpServerImpl final : public HttpServer {
       }
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
-      parser.body_limit(options_.max_body_bytes);
+      parser.body_limit(boost::none);  // the real limit is set once the header is known
       conn->stream.expires_after(options_.idle_timeout);
       auto [read_ec, header_bytes] =
           co_await http::async_read_header(conn->stream, buffer, parser, kNoThrow);
@@ -329,6 +349,7 @@ class HttpServerImpl final : public HttpServer {
         bool ok = false;
         co_await writeResponse(
             conn, options_.transport_error_response(TransportError::kBodyTooLarge), false, &ok);
+        co_await discardInput(conn);
         break;
       }
       parser.body_limit(limit);
@@ -359,6 +380,9 @@ class HttpServerImpl final : public HttpServer {
           if (reply) {
             bool ok = false;
             co_await writeResponse(conn, options_.transport_error_response(*reply), false, &ok);
+            if (*reply == TransportError::kBodyTooLarge) {
+              co_await discardInput(conn);
+            }
           }
           break;
         }

@@ -71,6 +71,7 @@ class ServerImpl final : public Server {
     deps.providers = providers_.get();
     deps.tags = tags_.get();
     deps.control_work = control_work_.get();
+    deps.code = code_.get();
     deps.verifier = verifier_.get();
     api_ = std::make_unique<ApiHandler>(deps);
 
@@ -91,6 +92,7 @@ class ServerImpl final : public Server {
         fmt::format("http://{}:{}",
                     http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host,
                     http_->port());
+    functions_->setCodeLocationBase(endpoint_);
 
     functions_->collectGarbageCode().permitUnchecked();
     if (options_.demo) {

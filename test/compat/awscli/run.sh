@@ -201,12 +201,13 @@ else
 fi
 
 # --- list-functions (the CLI follows NextMarker itself; --page-size 1 forces one item per page) --
+# JSON output: with text output the CLI applies --query to each page separately.
 check_eq "list-functions finds both functions" "2" \
-  "$(aws_ lambda list-functions --query "length(Functions[?starts_with(FunctionName, 'cli-') && ends_with(FunctionName, '-$suffix')])" --output text 2>&1)"
+  "$(aws_ lambda list-functions --query "length(Functions[?starts_with(FunctionName, 'cli-') && ends_with(FunctionName, '-$suffix')])" --output json 2>&1)"
 check_eq "list-functions --page-size 1 pages through all of them" "2" \
-  "$(aws_ lambda list-functions --page-size 1 --query "length(Functions[?ends_with(FunctionName, '-$suffix')])" --output text 2>&1)"
+  "$(aws_ lambda list-functions --page-size 1 --query "length(Functions[?ends_with(FunctionName, '-$suffix')])" --output json 2>&1)"
 check_eq "list-functions --max-items 1 returns one item" "1" \
-  "$(aws_ lambda list-functions --max-items 1 --query "length(Functions)" --output text 2>&1)"
+  "$(aws_ lambda list-functions --max-items 1 --query "length(Functions)" --output json 2>&1)"
 
 # --- publish-version ------------------------------------------------------------------------------
 if aws_ lambda publish-version --function-name "$fn" --description "first" --output json >"$work/pub1.json" 2>"$work/err"; then
@@ -268,7 +269,7 @@ for f in "$fn" "$fn2"; do
   fi
 done
 check_eq "list-functions no longer lists them" "0" \
-  "$(aws_ lambda list-functions --query "length(Functions[?ends_with(FunctionName, '-$suffix')])" --output text 2>&1)"
+  "$(aws_ lambda list-functions --query "length(Functions[?ends_with(FunctionName, '-$suffix')])" --output json 2>&1)"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -41,12 +41,12 @@ export const UPDATE_STATUSES = ['Successful', 'Failed', 'InProgress'];
  * Error code expected for values that break a constraint of the API model (numeric ranges,
  * name patterns, list lengths, missing required members).
  *
- * Real AWS Lambda answers those with the *unmodelled* `ValidationException` ("1 validation error
+ * Real AWS Lambda answers those with the unmodelled `ValidationException` ("1 validation error
  * detected: Value '1' at 'memorySize' failed to satisfy constraint: ..."), while semantic checks
  * (e.g. MemorySize below 2048 for a capacity-provider function) use the modelled
- * `InvalidParameterValueException`. Hearth deliberately reports both kinds as
- * `InvalidParameterValueException` (HTTP 400): it is a modelled shape, so every SDK maps it to a
- * typed exception, and the operations' documented error lists contain it. The suite asserts that.
+ * `InvalidParameterValueException`. The SDK models only InvalidParameterValueException for these
+ * operations, so Hearth answers both kinds with it (keeping AWS's "1 validation error detected"
+ * wording), and the suite asserts that.
  */
 export const VALIDATION_ERROR = 'InvalidParameterValueException';
 
@@ -373,7 +373,16 @@ export function rawRequest(endpoint, { method = 'GET', path = '/', query = '', b
     req.on('error', (e) => {
       // EPIPE/ECONNRESET after the server already answered (early 413) is fine.
       if (response) return;
-      finish(reject, e);
+      const err = new Error(
+        `${method} ${path}: ${e.code || e.message} before any response was read` +
+          (buf.length > 1 << 20
+            ? ' (a server that refuses a large body must still send its error response, then drain the' +
+              ' rest of the body or half-close; closing with unread data resets the connection and the' +
+              ' client never sees the error)'
+            : ''),
+      );
+      err.cause = e;
+      finish(reject, err);
     });
     if (buf.length > 0) {
       // Write in slices so an early answer can be read while we are still sending.

@@ -129,8 +129,12 @@ export async function startServer(opts = {}) {
     if (!child || child.exitInfo) return child?.exitInfo;
     expectExit = true;
     child.kill('SIGTERM');
-    const timer = sleep(STOP_TIMEOUT_MS).then(() => 'timeout');
-    const r = await Promise.race([child.exited, timer]);
+    let timer;
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS);
+    });
+    const r = await Promise.race([child.exited, timeout]);
+    clearTimeout(timer);
     if (r === 'timeout') {
       process.stderr.write(`[hearth] no exit ${STOP_TIMEOUT_MS} ms after SIGTERM; sending SIGKILL\n${tailFile(logFile)}\n`);
       child.kill('SIGKILL');

@@ -32,7 +32,8 @@ import {
   zipSlip,
 } from '../lib/zip.mjs';
 
-const T = { timeout: 180_000 };
+// Suite-wide bound; individual waits are bounded far lower (SDK request timeout 60 s, polls 15 s).
+const T = { timeout: 600_000 };
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const BAD_BODY = ['InvalidRequestContentException', 'InvalidParameterValueException'];
 const TOO_LARGE = ['RequestTooLargeException', 'RequestEntityTooLargeException'];
@@ -61,6 +62,13 @@ describe('bad input', T, () => {
       assert.equal(res.json?.FunctionName, name);
       assert.match(res.headers['content-type'] ?? '', /json/);
       assert.ok(res.headers['x-amzn-requestid'], 'x-amzn-RequestId header expected on responses');
+    });
+
+    it('ListFunctions answers on the trailing-slash path older botocore uses (/2015-03-31/functions/)', async () => {
+      const res = await rawRequest(ctx.endpoint, { path: '/2015-03-31/functions/', query: 'MaxItems=1' });
+      assert.equal(res.status, 200, res.text.slice(0, 300));
+      assert.ok(Array.isArray(res.json?.Functions), 'Functions array expected');
+      assert.ok(res.json.Functions.length <= 1);
     });
 
     it('malformed JSON -> 400 InvalidRequestContentException', async () => {

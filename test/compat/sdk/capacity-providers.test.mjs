@@ -32,7 +32,8 @@ import {
 } from '../lib/lambda.mjs';
 import { pythonZip } from '../lib/zip.mjs';
 
-const T = { timeout: 90_000 };
+// Suite-wide bound; individual waits are bounded far lower (SDK request timeout 60 s, polls 15 s).
+const T = { timeout: 600_000 };
 
 /** Shape every CapacityProvider object must have. */
 function assertCapacityProviderShape(cp, name) {

@@ -42,7 +42,8 @@ import {
 } from '../lib/lambda.mjs';
 import { corruptZip, pythonZip } from '../lib/zip.mjs';
 
-const T = { timeout: 120_000 };
+// Suite-wide bound; individual waits are bounded far lower (SDK request timeout 60 s, polls 15 s).
+const T = { timeout: 600_000 };
 
 /** Fields every FunctionConfiguration has, whatever the function. */
 function assertConfigShape(cfg, name) {
@@ -84,7 +85,7 @@ describe('functions', T, () => {
             Description: 'compat: full create',
             Timeout: 30,
             MemorySize: 256,
-            Environment: { Variables: { A: '1', B: 'two words' } },
+            Environment: { Variables: { AA: '1', BB: 'two words' } },
             Architectures: ['x86_64'],
             Tags: { team: 'compat' },
             EphemeralStorage: { Size: 1024 },
@@ -101,7 +102,7 @@ describe('functions', T, () => {
       assert.equal(out.Description, 'compat: full create');
       assert.equal(out.Timeout, 30);
       assert.equal(out.MemorySize, 256);
-      assert.deepEqual(out.Environment?.Variables, { A: '1', B: 'two words' });
+      assert.deepEqual(out.Environment?.Variables, { AA: '1', BB: 'two words' });
       assert.deepEqual(out.Architectures, ['x86_64']);
       assert.deepEqual(out.EphemeralStorage, { Size: 1024 });
       assert.deepEqual(out.TracingConfig, { Mode: 'PassThrough' });
@@ -505,7 +506,7 @@ describe('functions', T, () => {
           MemorySize: 512,
           Timeout: 20,
           Description: 'changed',
-          Environment: { Variables: { NEW: 'value', N: '2' } },
+          Environment: { Variables: { NEW: 'value', NN: '2' } },
         }),
       );
       assert.equal(out.$metadata.httpStatusCode, 200);
@@ -513,14 +514,14 @@ describe('functions', T, () => {
       assert.equal(out.MemorySize, 512);
       assert.equal(out.Timeout, 20);
       assert.equal(out.Description, 'changed');
-      assert.deepEqual(out.Environment?.Variables, { NEW: 'value', N: '2' });
+      assert.deepEqual(out.Environment?.Variables, { NEW: 'value', NN: '2' });
       assert.notEqual(out.RevisionId, created.RevisionId);
       assert.equal(out.CodeSha256, created.CodeSha256, 'configuration updates keep the code');
 
       const got = await waitFunctionSettled(ctx.client, name);
       assert.equal(got.MemorySize, 512);
       assert.equal(got.Description, 'changed');
-      assert.deepEqual(got.Environment?.Variables, { NEW: 'value', N: '2' });
+      assert.deepEqual(got.Environment?.Variables, { NEW: 'value', NN: '2' });
       assert.equal(got.LastUpdateStatus, 'Successful');
     });
 

@@ -14,7 +14,8 @@ import {
 } from '../lib/lambda.mjs';
 import { pythonZip } from '../lib/zip.mjs';
 
-const T = { timeout: 60_000 };
+// Suite-wide bound; individual waits are bounded far lower (SDK request timeout 60 s, polls 15 s).
+const T = { timeout: 600_000 };
 
 describe('invoke (control-plane checks only)', T, () => {
   const ctx = useServer();

@@ -45,7 +45,8 @@ import {
 } from '../lib/lambda.mjs';
 import { pythonZip } from '../lib/zip.mjs';
 
-const T = { timeout: 180_000 };
+// Suite-wide bound; individual waits are bounded far lower (SDK request timeout 60 s, polls 15 s).
+const T = { timeout: 600_000 };
 
 // Fields that may legitimately differ across a restart: lifecycle state moves on by itself
 // (Pending -> Active), and pre-signed code URLs are minted per request.

@@ -30,7 +30,8 @@ import {
 } from '../lib/lambda.mjs';
 import { pythonZip } from '../lib/zip.mjs';
 
-const T = { timeout: 120_000 };
+// Suite-wide bound; individual waits are bounded far lower (SDK request timeout 60 s, polls 15 s).
+const T = { timeout: 600_000 };
 
 /** Publish the next numbered version of a capacity-provider function (after a small config change). */
 async function publishNext(client, name, tag) {

@@ -33,7 +33,8 @@ import {
 } from '../lib/lambda.mjs';
 import { pythonZip } from '../lib/zip.mjs';
 
-const T = { timeout: 120_000 };
+// Suite-wide bound; individual waits are bounded far lower (SDK request timeout 60 s, polls 15 s).
+const T = { timeout: 600_000 };
 
 /** Create a plain function and publish versions 1..n, each with a different description. */
 async function functionWithVersions(client, prefix, n) {
@@ -57,7 +58,7 @@ describe('versions and aliases', T, () => {
       const name = uniqueName('ver-pub');
       const zip = pythonZip('return "v"');
       await ctx.client.send(
-        new CreateFunctionCommand(functionInput(name, zip, { Description: 'base', Environment: { Variables: { V: '1' } } })),
+        new CreateFunctionCommand(functionInput(name, zip, { Description: 'base', Environment: { Variables: { VV: '1' } } })),
       );
       const latest = await waitFunctionSettled(ctx.client, name);
 
@@ -70,23 +71,23 @@ describe('versions and aliases', T, () => {
       assert.equal(v1.CodeSha256, sha256b64(zip));
       assert.equal(v1.CodeSize, zip.length);
       assert.equal(v1.MemorySize, latest.MemorySize);
-      assert.deepEqual(v1.Environment?.Variables, { V: '1' });
+      assert.deepEqual(v1.Environment?.Variables, { VV: '1' });
       assert.ok(['Pending', 'Active'].includes(v1.State), `State ${v1.State}`);
       const v1settled = await waitFunctionSettled(ctx.client, name, { qualifier: '1' });
       assert.equal(v1settled.State, 'Active');
 
       await ctx.client.send(
-        new UpdateFunctionConfigurationCommand({ FunctionName: name, Environment: { Variables: { V: '2' } } }),
+        new UpdateFunctionConfigurationCommand({ FunctionName: name, Environment: { Variables: { VV: '2' } } }),
       );
       await waitFunctionSettled(ctx.client, name);
       const v2 = await ctx.client.send(new PublishVersionCommand({ FunctionName: name }));
       assert.equal(v2.Version, '2');
       assert.equal(v2.FunctionArn, functionArn(name, '2'));
-      assert.deepEqual(v2.Environment?.Variables, { V: '2' });
+      assert.deepEqual(v2.Environment?.Variables, { VV: '2' });
 
       // Versions are immutable snapshots.
       const again1 = await ctx.client.send(new GetFunctionConfigurationCommand({ FunctionName: name, Qualifier: '1' }));
-      assert.deepEqual(again1.Environment?.Variables, { V: '1' });
+      assert.deepEqual(again1.Environment?.Variables, { VV: '1' });
       assert.equal(again1.Description, 'first release');
     });
 
