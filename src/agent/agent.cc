@@ -1,0 +1,751 @@
+#include "agent/agent.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "agent/execution_environment.h"
+#include "artifact/encoding.h"
+#include "artifact/zip_reader.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/work_queue.h"
+#include "net/event_loop.h"
+#include "net/http_client.h"
+#include "net/http_server.h"
+#include "sandbox/sandbox_launcher.h"
+
+namespace hearth {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+std::string interpreterFor(const std::map<std::string, std::string>& interpreters,
+                           const std::string& runtime) {
+  std::string best;
+  size_t best_len = 0;
+  for (const auto& [prefix, interpreter] : interpreters) {
+    if (runtime.rfind(prefix, 0) == 0 && prefix.size() >= best_len) {
+      best = interpreter;
+      best_len = prefix.size();
+    }
+  }
+  return best;
+}
+
+namespace {
+
+constexpr size_t kMaxBufferedLogLines = 20000;
+constexpr size_t kMaxLogLinesPerShipment = 2000;
+
+HttpResponse jsonReply(int status, const json::object& body) {
+  HttpResponse response;
+  response.status = status;
+  response.set("Content-Type", "application/json");
+  response.body = json::serialize(body);
+  return response;
+}
+
+std::string str(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+int64_t num(const json::object& o, std::string_view key, int64_t fallback) {
+  const json::value* v = o.if_contains(key);
+  if (v != nullptr && v->is_int64()) {
+    return v->get_int64();
+  }
+  if (v != nullptr && v->is_uint64()) {
+    return static_cast<int64_t>(v->get_uint64());
+  }
+  return fallback;
+}
+
+// Finds `program` on PATH; returns "" when absent. Absolute paths are checked as they are.
+std::string findExecutable(const std::string& program) {
+  if (program.find('/') != std::string::npos) {
+    return ::access(program.c_str(), X_OK) == 0 ? program : "";
+  }
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t colon = dirs.find(':', start);
+    std::string dir =
+        dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    if (!dir.empty()) {
+      std::string candidate = dir + "/" + program;
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        return candidate;
+      }
+    }
+    if (colon == std::string::npos) {
+      break;
+    }
+    start = colon + 1;
+  }
+  return "";
+}
+
+// The spec of one EE as the server sends it (PUT /agent/v1/environments/{id}).
+struct EnvironmentSpec {
+  std::string id;
+  std::string function_name;
+  std::string version;
+  std::string function_arn;
+  std::string runtime;
+  std::string handler;
+  std::string code_sha;  // hex
+  int64_t memory_mb = 2048;
+  int timeout_s = 3;
+  int max_concurrency = 1;
+  int vcpus = 1;
+  std::string log_group;
+  std::map<std::string, std::string> environment;
+};
+
+Result<EnvironmentSpec> parseSpec(const std::string& id, const std::string& body) {
+  boost::system::error_code ec;
+  json::value value = json::parse(body, ec);
+  if (ec || !value.is_object()) {
+    return invalidParameter("environment spec must be a JSON object");
+  }
+  const auto& o = value.get_object();
+  EnvironmentSpec spec;
+  spec.id = id;
+  spec.function_name = str(o, "functionName");
+  spec.version = str(o, "version");
+  spec.function_arn = str(o, "functionArn");
+  spec.runtime = str(o, "runtime");
+  spec.handler = str(o, "handler");
+  spec.code_sha = str(o, "codeSha256Hex");
+  spec.memory_mb = num(o, "memoryMb", 2048);
+  spec.timeout_s = static_cast<int>(num(o, "timeoutSeconds", 3));
+  spec.max_concurrency = static_cast<int>(num(o, "maxConcurrency", 1));
+  spec.vcpus = static_cast<int>(num(o, "vcpus", 1));
+  spec.log_group = str(o, "logGroup");
+  if (const auto* env = o.if_contains("environment"); env && env->is_object()) {
+    for (const auto& [k, v] : env->get_object()) {
+      if (v.is_string()) {
+        spec.environment.emplace(std::string(k), std::string(v.get_string()));
+      }
+    }
+  }
+  if (spec.function_name.empty() || spec.runtime.empty() || spec.code_sha.empty() ||
+      spec.max_concurrency < 1) {
+    return invalidParameter("environment spec misses functionName, runtime or codeSha256Hex");
+  }
+  return spec;
+}
+
+class AgentImpl;
+
+// One EE as the agent tracks it: spec, platform state machine, sandbox, Runtime API listener.
+struct ManagedEnvironment {
+  EnvironmentSpec spec;
+  ExecutionEnvironmentPtr ee;
+  uint64_t listener_tag = 0;
+  SandboxPtr sandbox;
+  std::string launch_error_type;  // set when launching failed before the runtime ran
+  std::string launch_error;
+  bool exited = false;
+};
+
+class AgentImpl final : public Agent {
+ public:
+  AgentImpl(AgentOptions options, SandboxLauncher* launcher)
+      : options_(std::move(options)),
+        launcher_(launcher),
+        loop_(EventLoop::create(1)),
+        launches_(2, 4096) {}
+
+  ~AgentImpl() override { drain(); }
+
+  Status init() {
+    std::string host;
+    uint16_t port = 0;
+    std::string rest = options_.server;
+    if (rest.rfind("http://", 0) == 0) {
+      rest = rest.substr(7);
+    }
+    while (!rest.empty() && rest.back() == '/') {
+      rest.pop_back();
+    }
+    if (!splitHostPort(rest, &server_host_, &server_port_)) {
+      return invalidParameter("--server must be http://HOST:PORT");
+    }
+    (void)host;
+    (void)port;
+    std::error_code ec;
+    fs::create_directories(fs::path(options_.work_dir) / "code", ec);
+    if (ec) {
+      return invalidParameter("cannot create work dir " + options_.work_dir);
+    }
+    HttpServerOptions http;
+    http.host = options_.listen_host;
+    http.port = 0;
+    http.io_threads = options_.io_threads;
+    http.max_body_bytes = 7 * 1024 * 1024;
+    http.idle_timeout = std::chrono::hours(24);  // runtimes keep connections open while idle
+    http.handler_timeout = std::chrono::hours(24);
+    http.read_timeout = std::chrono::minutes(16);
+    HEARTH_ASSIGN_OR_RETURN(
+        server_, HttpServer::create(http, [this](HttpRequest request, Responder respond) {
+          handle(std::move(request), std::move(respond));
+        }));
+    server_->start();
+    control_ = std::thread([this] { controlLoop(); });
+    return Status::ok();
+  }
+
+  uint16_t port() const override { return server_ ? server_->port() : 0; }
+
+  void drain() override {
+    if (drained_.exchange(true)) {
+      return;
+    }
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      for (auto& [id, env] : environments_) {
+        env->ee->stop();
+        if (env->sandbox) {
+          env->sandbox->terminate(std::chrono::milliseconds(2000));
+        }
+      }
+    }
+    wake_.notify_all();
+    if (control_.joinable()) {
+      control_.join();
+    }
+    launches_.drain();
+    if (server_) {
+      server_->drain(std::chrono::milliseconds(1000));
+    }
+    loop_->stop();
+  }
+
+ private:
+  // --- HTTP entry point: the control API on the main listener, Runtime APIs on the others ---
+  void handle(HttpRequest request, Responder respond) {
+    if (request.listener != 0) {
+      ExecutionEnvironmentPtr ee;
+      {
+        std::lock_guard lock(mu_);
+        auto it = by_listener_.find(request.listener);
+        if (it != by_listener_.end()) {
+          ee = it->second;
+        }
+      }
+      if (!ee) {
+        respond(jsonReply(410, json::object{{"errorType", "Runtime.Exited"},
+                                            {"errorMessage", "unknown environment"}}));
+        return;
+      }
+      ee->handleRuntimeRequest(request, std::move(respond));
+      return;
+    }
+    const std::string* token = request.header("X-Hearth-Agent-Token");
+    if (token == nullptr || *token != options_.token) {
+      respond(jsonReply(403, json::object{{"message", "bad agent token"}}));
+      return;
+    }
+    constexpr std::string_view kEnvironments = "/agent/v1/environments/";
+    std::string_view target = request.target;
+    if (target == "/agent/v1/status" && request.method == "GET") {
+      respond(jsonReply(200, statusJson()));
+      return;
+    }
+    if (target.substr(0, kEnvironments.size()) != kEnvironments) {
+      respond(jsonReply(404, json::object{{"message", "unknown agent route"}}));
+      return;
+    }
+    std::string_view rest = target.substr(kEnvironments.size());
+    size_t slash = rest.find('/');
+    std::string id(rest.substr(0, slash));
+    std::string_view verb = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+    if (verb == "invoke" && request.method == "POST") {
+      invoke(id, std::move(request), std::move(respond));
+      return;
+    }
+    if (verb.empty() && request.method == "PUT") {
+      respond(startEnvironment(id, request.body));
+      return;
+    }
+    if (verb.empty() && request.method == "DELETE") {
+      stopEnvironment(id);
+      respond(jsonReply(202, json::object{{"id", id}}));
+      return;
+    }
+    respond(jsonReply(404, json::object{{"message", "unknown agent route"}}));
+  }
+
+  void invoke(const std::string& id, HttpRequest request, Responder respond) {
+    ExecutionEnvironmentPtr ee;
+    {
+      std::lock_guard lock(mu_);
+      auto it = environments_.find(id);
+      if (it != environments_.end()) {
+        ee = it->second->ee;
+      }
+    }
+    if (!ee) {
+      HttpResponse response = jsonReply(429, json::object{{"message", "unknown environment"}});
+      response.set("X-Hearth-Refused", "gone");
+      respond(std::move(response));
+      return;
+    }
+    InvokeRequest invoke;
+    auto header = [&](std::string_view name) {
+      const std::string* v = request.header(name);
+      return v ? *v : std::string();
+    };
+    invoke.request_id = header("X-Hearth-Request-Id");
+    if (invoke.request_id.empty()) {
+      invoke.request_id = newUuid();
+    }
+    invoke.invoked_function_arn = header("X-Hearth-Function-Arn");
+    invoke.client_context = header("X-Hearth-Client-Context");
+    invoke.tenant_id = header("X-Hearth-Tenant-Id");
+    invoke.tail_logs = header("X-Hearth-Log-Type") == "Tail";
+    std::string deadline = header("X-Hearth-Deadline-Ms");
+    invoke.deadline_epoch_ms = deadline.empty() ? 0 : std::stoll(deadline);
+    if (const std::string* ct = request.header("Content-Type")) {
+      invoke.content_type = *ct;
+    }
+    invoke.payload = std::move(request.body);
+    ee->invoke(std::move(invoke), [respond = std::move(respond)](InvokeResult result) {
+      HttpResponse response;
+      if (result.outcome == InvokeOutcome::kRefused) {
+        response.status = 429;
+        response.set("X-Hearth-Refused", result.refusal);
+        respond(std::move(response));
+        return;
+      }
+      response.status = 200;
+      const char* outcome = "success";
+      switch (result.outcome) {
+        case InvokeOutcome::kSuccess:
+          outcome = "success";
+          break;
+        case InvokeOutcome::kFunctionError:
+          outcome = "function-error";
+          break;
+        case InvokeOutcome::kTimeout:
+          outcome = "timeout";
+          break;
+        case InvokeOutcome::kRuntimeExit:
+          outcome = "exit";
+          break;
+        case InvokeOutcome::kRefused:
+          break;
+      }
+      response.set("X-Hearth-Outcome", outcome);
+      if (!result.error_type.empty()) {
+        response.set("X-Hearth-Error-Type", result.error_type);
+      }
+      if (!result.log_tail.empty()) {
+        response.set("X-Hearth-Log-Result", base64Encode(result.log_tail));
+      }
+      response.set("Content-Type",
+                   result.content_type.empty() ? "application/json" : result.content_type);
+      response.body = std::move(result.body);
+      respond(std::move(response));
+    });
+  }
+
+  HttpResponse startEnvironment(const std::string& id, const std::string& body) {
+    auto spec = parseSpec(id, body);
+    if (!spec.isOk()) {
+      return jsonReply(400, json::object{{"message", spec.status().message()}});
+    }
+    std::shared_ptr<ManagedEnvironment> env;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) {
+        return jsonReply(503, json::object{{"message", "agent is draining"}});
+      }
+      if (environments_.contains(id)) {
+        return jsonReply(200, json::object{{"id", id}});  // idempotent
+      }
+      env = std::make_shared<ManagedEnvironment>();
+      env->spec = std::move(spec).value();
+      EnvironmentIdentity identity{id, env->spec.function_name, env->spec.version,
+                                   env->spec.max_concurrency, env->spec.timeout_s};
+      env->ee = std::make_shared<ExecutionEnvironment>(
+          identity, loop_.get(), &clock_,
+          [this](const EnvironmentIdentity& who, std::string line) { bufferLog(who, line); });
+      environments_.emplace(id, env);
+    }
+    if (!launches_.trySubmit([this, env] { launch(env); })) {
+      failLaunch(env, "Runtime.Unavailable", "the agent's launch queue is full");
+    }
+    return jsonReply(202, json::object{{"id", id}});
+  }
+
+  void stopEnvironment(const std::string& id) {
+    std::shared_ptr<ManagedEnvironment> env;
+    {
+      std::lock_guard lock(mu_);
+      auto it = environments_.find(id);
+      if (it == environments_.end()) {
+        return;
+      }
+      env = it->second;
+      environments_.erase(it);
+      by_listener_.erase(env->listener_tag);
+    }
+    env->ee->stop();
+    if (env->sandbox) {
+      env->sandbox->terminate(std::chrono::milliseconds(2000));
+    }
+    if (env->listener_tag != 0) {
+      server_->removeListener(env->listener_tag);
+    }
+    wake_.notify_all();
+  }
+
+  void failLaunch(const std::shared_ptr<ManagedEnvironment>& env, std::string type,
+                  std::string message) {
+    spdlog::warn("environment {} failed to launch: {}: {}", env->spec.id, type, message);
+    {
+      std::lock_guard lock(mu_);
+      env->launch_error_type = std::move(type);
+      env->launch_error = std::move(message);
+      env->exited = true;
+    }
+    env->ee->onExit(1);
+    wake_.notify_all();
+  }
+
+  // Makes sure the code of `hex` is unpacked under work_dir/code/<hex>; returns that path.
+  Result<std::string> ensureCode(const std::string& hex) {
+    fs::path dir = fs::path(options_.work_dir) / "code" / hex;
+    std::lock_guard lock(code_mu_);
+    std::error_code ec;
+    if (fs::is_directory(dir, ec)) {
+      return dir.string();
+    }
+    auto client = HttpClient::create(server_host_, server_port_);
+    HttpRequest request;
+    request.method = "GET";
+    request.target = "/_hearth/agent/v1/code/" + hex;
+    request.headers.emplace_back("X-Hearth-Agent-Token", options_.token);
+    HEARTH_ASSIGN_OR_RETURN(HttpResponse response, client->send(request, std::chrono::seconds(60)));
+    if (response.status != 200) {
+      return Status(
+          StatusCode::kUnavailable,
+          fmt::format("code {} not available from the server (HTTP {})", hex, response.status));
+    }
+    fs::path staging = fs::path(options_.work_dir) / "code" / (".tmp-" + hex + "-" + newUuid());
+    fs::create_directories(staging, ec);
+    Status extracted = extractZip(response.body, staging.string(), ZipLimits{});
+    if (!extracted.isOk()) {
+      fs::remove_all(staging, ec);
+      return extracted;
+    }
+    fs::rename(staging, dir, ec);
+    if (ec) {
+      fs::remove_all(staging, ec);
+      return Status(StatusCode::kInternal, "cannot install code: " + ec.message());
+    }
+    return dir.string();
+  }
+
+  void launch(std::shared_ptr<ManagedEnvironment> env) {
+    const EnvironmentSpec& spec = env->spec;
+    auto code_dir = ensureCode(spec.code_sha);
+    if (!code_dir.isOk()) {
+      failLaunch(env, "Runtime.CodeUnavailable", code_dir.status().message());
+      return;
+    }
+    std::vector<std::string> argv;
+    if (spec.runtime.rfind("provided", 0) == 0) {
+      argv = {*code_dir + "/bootstrap"};
+      if (::access(argv[0].c_str(), X_OK) != 0) {
+        failLaunch(env, "Runtime.InvalidEntrypoint",
+                   "custom runtimes need an executable file named bootstrap at the root of the "
+                   "deployment package");
+        return;
+      }
+    } else {
+      std::string interpreter = interpreterFor(options_.interpreters, spec.runtime);
+      std::string resolved = interpreter.empty() ? "" : findExecutable(interpreter);
+      if (resolved.empty()) {
+        failLaunch(env, "Runtime.InvalidRuntime",
+                   fmt::format("runtime {} maps to interpreter '{}', which is not installed on "
+                               "this instance; configure it with --interpreter",
+                               spec.runtime, interpreter));
+        return;
+      }
+      std::string bootstrap =
+          spec.runtime.rfind("python", 0) == 0   ? options_.runtimes_dir + "/python/bootstrap.py"
+          : spec.runtime.rfind("nodejs", 0) == 0 ? options_.runtimes_dir + "/node/bootstrap.mjs"
+                                                 : "";
+      if (bootstrap.empty() || ::access(bootstrap.c_str(), R_OK) != 0) {
+        failLaunch(env, "Runtime.InvalidRuntime",
+                   fmt::format("Hearth has no bootstrap for runtime {}", spec.runtime));
+        return;
+      }
+      argv = {resolved, bootstrap};
+    }
+    uint64_t tag = next_listener_tag_++;
+    auto port = server_->addListener("127.0.0.1", 0, tag);
+    if (!port.isOk()) {
+      failLaunch(env, "Runtime.Unavailable", port.status().message());
+      return;
+    }
+    {
+      std::lock_guard lock(mu_);
+      env->listener_tag = tag;
+      by_listener_[tag] = env->ee;
+    }
+    LaunchSpec launch_spec;
+    launch_spec.id = spec.id;
+    launch_spec.argv = argv;
+    launch_spec.working_dir = *code_dir;
+    launch_spec.memory_limit_bytes = spec.memory_mb * 1024 * 1024;
+    launch_spec.vcpus = spec.vcpus;
+    auto& e = launch_spec.env;
+    for (const auto& [k, v] : spec.environment) {
+      e[k] = v;
+    }
+    e["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+    e["LANG"] = "en_US.UTF-8";
+    e["TZ"] = ":UTC";
+    for (const auto& [k, v] : spec.environment) {
+      if (k == "PATH" || k == "LANG" || k == "TZ") {
+        e[k] = v;
+      }
+    }
+    e["AWS_LAMBDA_RUNTIME_API"] = fmt::format("127.0.0.1:{}", *port);
+    e["_HANDLER"] = spec.handler;
+    e["LAMBDA_TASK_ROOT"] = *code_dir;
+    e["LAMBDA_RUNTIME_DIR"] = options_.runtimes_dir;
+    e["AWS_LAMBDA_MAX_CONCURRENCY"] = std::to_string(spec.max_concurrency);
+    e["AWS_LAMBDA_INITIALIZATION_TYPE"] = "lambda-managed-instances";
+    e["AWS_LAMBDA_FUNCTION_NAME"] = spec.function_name;
+    e["AWS_LAMBDA_FUNCTION_VERSION"] = spec.version;
+    e["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = std::to_string(spec.memory_mb);
+    e["AWS_LAMBDA_LOG_GROUP_NAME"] =
+        spec.log_group.empty() ? "/aws/lambda/" + spec.function_name : spec.log_group;
+    e["AWS_LAMBDA_LOG_STREAM_NAME"] =
+        fmt::format("{}/[{}]{}", options_.instance_id, spec.version, spec.id);
+    e["AWS_LAMBDA_LOG_FORMAT"] = "JSON";
+    e["AWS_REGION"] = options_.region;
+    e["AWS_DEFAULT_REGION"] = options_.region;
+    e["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + spec.runtime;
+    e["HOME"] = "/tmp";
+    if (spec.runtime.rfind("nodejs", 0) == 0 && !e.contains("AWS_LAMBDA_NODEJS_WORKER_COUNT")) {
+      e["AWS_LAMBDA_NODEJS_WORKER_COUNT"] =
+          std::to_string(std::max(1, std::min(spec.vcpus, spec.max_concurrency)));
+    }
+    std::weak_ptr<ManagedEnvironment> weak = env;
+    auto sandbox = launcher_->launch(
+        launch_spec,
+        [weak](OutputStream stream, std::string line) {
+          if (auto self = weak.lock()) {
+            self->ee->onOutputLine(stream == OutputStream::kStderr, std::move(line));
+          }
+        },
+        [this, weak](int exit_code) {
+          if (auto self = weak.lock()) {
+            onEnvironmentExit(self, exit_code);
+          }
+        });
+    if (!sandbox.isOk()) {
+      failLaunch(env, "Runtime.InvalidEntrypoint", sandbox.status().message());
+      return;
+    }
+    std::lock_guard lock(mu_);
+    env->sandbox = std::move(sandbox).value();
+    if (stopping_ || !environments_.contains(spec.id)) {
+      env->sandbox->terminate(std::chrono::milliseconds(500));
+    }
+  }
+
+  void onEnvironmentExit(const std::shared_ptr<ManagedEnvironment>& env, int exit_code) {
+    env->ee->onExit(exit_code);
+    {
+      std::lock_guard lock(mu_);
+      env->exited = true;
+      by_listener_.erase(env->listener_tag);
+    }
+    if (env->listener_tag != 0) {
+      server_->removeListener(env->listener_tag);
+    }
+    wake_.notify_all();
+  }
+
+  void bufferLog(const EnvironmentIdentity& who, const std::string& line) {
+    std::lock_guard lock(log_mu_);
+    if (logs_.size() >= kMaxBufferedLogLines) {
+      logs_.pop_front();
+      ++dropped_logs_;
+    }
+    logs_.push_back(json::object{{"function", who.function_name},
+                                 {"version", who.version},
+                                 {"environment", who.id},
+                                 {"line", line}});
+  }
+
+  json::object statusJson() {
+    json::array envs;
+    std::lock_guard lock(mu_);
+    for (const auto& [id, env] : environments_) {
+      std::string state(environmentStateName(env->ee->state()));
+      json::object e{{"id", id},
+                     {"state", state},
+                     {"outstanding", env->ee->outstanding()},
+                     {"maxConcurrency", env->spec.max_concurrency},
+                     {"initMs", env->ee->initDurationMs()}};
+      std::string error_type =
+          env->launch_error_type.empty() ? env->ee->initErrorType() : env->launch_error_type;
+      if (!error_type.empty()) {
+        e["errorType"] = error_type;
+        e["errorMessage"] =
+            env->launch_error.empty() ? env->ee->initErrorMessage() : env->launch_error;
+      }
+      if (env->sandbox) {
+        e["residentBytes"] = env->sandbox->residentBytes();
+      }
+      envs.push_back(std::move(e));
+    }
+    return json::object{{"instanceId", options_.instance_id}, {"environments", std::move(envs)}};
+  }
+
+  // Registers, then heartbeats and ships logs until drained. Wakes early on EE state changes so
+  // the server learns of Ready/Failed quickly.
+  void controlLoop() {
+    auto client = HttpClient::create(server_host_, server_port_);
+    bool registered = false;
+    std::string last_states;
+    auto next_heartbeat = std::chrono::steady_clock::now();
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      if (!registered) {
+        registered = post(*client, "/_hearth/agent/v1/register", registration());
+        if (!registered) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+      } else {
+        shipLogs(*client);
+        json::object status = statusJson();
+        std::string states = json::serialize(status["environments"]);
+        if (states != last_states || std::chrono::steady_clock::now() >= next_heartbeat) {
+          HttpResponse response;
+          if (post(*client, "/_hearth/agent/v1/heartbeat", status, &response)) {
+            last_states = states;
+            next_heartbeat = std::chrono::steady_clock::now() + options_.heartbeat_interval;
+          } else if (response.status == 404) {
+            registered = false;  // the server restarted and forgot us
+          }
+        }
+      }
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+  }
+
+  json::object registration() const {
+    return json::object{{"instanceId", options_.instance_id},
+                        {"address", fmt::format("{}:{}", options_.listen_host, port())},
+                        {"zone", options_.zone},
+                        {"instanceType", options_.instance_type},
+                        {"vcpus", options_.vcpus},
+                        {"memoryMiB", options_.memory_mib},
+                        {"pid", static_cast<int64_t>(::getpid())}};
+  }
+
+  bool post(HttpClient& client, const std::string& target, const json::object& body,
+            HttpResponse* out = nullptr) {
+    HttpRequest request;
+    request.method = "POST";
+    request.target = target;
+    request.headers.emplace_back("X-Hearth-Agent-Token", options_.token);
+    request.headers.emplace_back("Content-Type", "application/json");
+    request.body = json::serialize(body);
+    auto response = client.send(request, std::chrono::seconds(5));
+    if (!response.isOk()) {
+      return false;
+    }
+    if (out != nullptr) {
+      *out = *response;
+    }
+    return response->status / 100 == 2;
+  }
+
+  void shipLogs(HttpClient& client) {
+    for (;;) {
+      json::array lines;
+      int64_t dropped = 0;
+      {
+        std::lock_guard lock(log_mu_);
+        while (!logs_.empty() && lines.size() < kMaxLogLinesPerShipment) {
+          lines.push_back(std::move(logs_.front()));
+          logs_.pop_front();
+        }
+        dropped = dropped_logs_;
+        dropped_logs_ = 0;
+      }
+      if (lines.empty()) {
+        return;
+      }
+      size_t count = lines.size();
+      if (!post(client, "/_hearth/agent/v1/logs",
+                json::object{{"instanceId", options_.instance_id},
+                             {"dropped", dropped},
+                             {"lines", std::move(lines)}})) {
+        return;  // the lines are lost; the server may be restarting
+      }
+      if (count < kMaxLogLinesPerShipment) {
+        return;
+      }
+    }
+  }
+
+  AgentOptions options_;
+  SandboxLauncher* launcher_;
+  RealClock clock_;
+  EventLoopPtr loop_;
+  WorkQueue launches_;
+  HttpServerPtr server_;
+  std::string server_host_;
+  uint16_t server_port_ = 0;
+  std::thread control_;
+  std::atomic<bool> drained_{false};
+  std::atomic<uint64_t> next_listener_tag_{1};
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::unordered_map<std::string, std::shared_ptr<ManagedEnvironment>> environments_;
+  std::unordered_map<uint64_t, ExecutionEnvironmentPtr> by_listener_;
+
+  std::mutex code_mu_;
+  std::mutex log_mu_;
+  std::deque<json::object> logs_;
+  int64_t dropped_logs_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Agent>> Agent::start(AgentOptions options, SandboxLauncher* launcher) {
+  auto agent = std::make_unique<AgentImpl>(std::move(options), launcher);
+  HEARTH_RETURN_IF_ERROR(agent->init());
+  return std::unique_ptr<Agent>(std::move(agent));
+}
+
+}  // namespace hearth

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+
+namespace hearth {
+
+class SandboxLauncher;
+
+struct AgentOptions {
+  std::string server;  // http://host:port of the Hearth server
+  std::string token;   // shared secret for the agent protocol
+  std::string instance_id;
+  std::string zone;
+  std::string instance_type;
+  int vcpus = 2;
+  int64_t memory_mib = 4096;
+  std::string listen_host = "127.0.0.1";  // where routers and runtimes reach this agent
+  std::string work_dir;                   // code cache and scratch space
+  std::string runtimes_dir;               // Hearth's bootstraps (runtimes/python, runtimes/node)
+  // Runtime identifier prefix → interpreter, e.g. {"python": "python3", "nodejs": "node"}.
+  // A more specific key ("python3.13") wins over a shorter one ("python").
+  std::map<std::string, std::string> interpreters = {{"python", "python3"}, {"nodejs", "node"}};
+  std::string region = "us-east-1";
+  std::chrono::milliseconds heartbeat_interval{1000};
+  int io_threads = 2;
+};
+
+// `hearth agent`: one per instance. Registers with the server, heartbeats, starts and stops
+// execution environments on request, serves each EE's Runtime API on its own loopback port, and
+// accepts invocations from routers. It never reads the Store: everything arrives over the agent
+// protocol, so it runs the same on another machine.
+class Agent {
+ public:
+  virtual ~Agent() = default;
+
+  // `launcher` must outlive the agent.
+  static Result<std::unique_ptr<Agent>> start(AgentOptions options, SandboxLauncher* launcher);
+
+  virtual uint16_t port() const = 0;
+  // Stops every EE (SIGTERM, then SIGKILL after a grace period) and the server. Idempotent.
+  virtual void drain() = 0;
+};
+
+// Resolves the interpreter for `runtime` from `interpreters` (longest matching prefix).
+std::string interpreterFor(const std::map<std::string, std::string>& interpreters,
+                           const std::string& runtime);
+
+}  // namespace hearth

@@ -1,0 +1,320 @@
+#include "router/router.h"
+
+#include <fmt/format.h>
+
+#include "net/async_http_client.h"
+#include "net/event_loop.h"
+
+namespace hearth {
+
+namespace {
+
+std::mt19937_64& rng() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return engine;
+}
+
+int64_t epochMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status throttled(int retry_after) {
+  Status status(StatusCode::kThrottled, "Rate Exceeded.");
+  status.withReason("ConcurrentInvocationLimitExceeded", retry_after);
+  return status;
+}
+
+}  // namespace
+
+std::string pickAliasVersion(const AliasRoute& alias, double draw) {
+  if (!alias.additional_version.empty() && draw < alias.additional_weight) {
+    return alias.additional_version;
+  }
+  return alias.primary_version;
+}
+
+// One invocation in the router: the resolved version, the EEs that refused it, its deadline for
+// waiting on a slot.
+struct Router::Attempt {
+  RouterInvoke request;
+  RouterCallback done;
+  RoutingTablePtr table;  // keeps `route` alive
+  const VersionRoute* route = nullptr;
+  std::string key;  // function + '\0' + version
+  std::vector<std::string> refused;
+  int refusals = 0;
+  std::chrono::steady_clock::time_point wait_deadline;
+  uint64_t timer_id = 0;
+  bool waiting = false;
+};
+
+Router::Router(RouterOptions options, AsyncHttpClient* client, EventLoop* loop,
+               std::string agent_token)
+    : options_(options),
+      client_(client),
+      loop_(loop),
+      agent_token_(std::move(agent_token)),
+      table_(std::make_shared<const RoutingTable>()) {}
+
+void Router::publish(RoutingTable table) {
+  auto next = std::make_shared<const RoutingTable>(std::move(table));
+  std::atomic_store(&table_, RoutingTablePtr(next));
+  // New slots may have appeared: let waiters retry.
+  std::vector<std::string> keys;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = slots_.begin(); it != slots_.end();) {
+      it = it->second.expired() ? slots_.erase(it) : std::next(it);
+    }
+    for (const auto& [key, queue] : queues_) {
+      keys.push_back(key);
+    }
+  }
+  for (const auto& key : keys) {
+    onSlotFreed(key);
+  }
+}
+
+RouteSlotPtr Router::slotFor(const std::string& environment_id, const std::string& host,
+                             uint16_t port, int max_concurrency) {
+  std::lock_guard lock(mu_);
+  auto& weak = slots_[environment_id];
+  if (auto existing = weak.lock()) {
+    return existing;
+  }
+  auto slot = std::make_shared<RouteSlot>();
+  slot->environment_id = environment_id;
+  slot->host = host;
+  slot->port = port;
+  slot->max_concurrency = max_concurrency;
+  weak = slot;
+  return slot;
+}
+
+std::shared_ptr<Router::VersionQueue> Router::queueFor(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto& queue = queues_[key];
+  if (!queue) {
+    queue = std::make_shared<VersionQueue>();
+  }
+  return queue;
+}
+
+RouteSlotPtr Router::pick(const VersionRoute& route, const std::vector<std::string>& exclude) {
+  const auto& slots = route.slots;
+  if (slots.empty()) {
+    return nullptr;
+  }
+  auto excluded = [&](const RouteSlotPtr& s) {
+    return std::find(exclude.begin(), exclude.end(), s->environment_id) != exclude.end();
+  };
+  // Power of two choices: the less loaded of two random EEs.
+  if (slots.size() >= 2) {
+    std::uniform_int_distribution<size_t> dist(0, slots.size() - 1);
+    size_t a = dist(rng());
+    size_t b = dist(rng());
+    if (a == b) {
+      b = (a + 1) % slots.size();
+    }
+    const RouteSlotPtr& first =
+        slots[a]->outstanding.load() <= slots[b]->outstanding.load() ? slots[a] : slots[b];
+    const RouteSlotPtr& second = &first == &slots[a] ? slots[b] : slots[a];
+    for (const RouteSlotPtr* candidate : {&first, &second}) {
+      if (!excluded(*candidate) && (*candidate)->tryReserve()) {
+        return *candidate;
+      }
+    }
+  }
+  // Both were full: any EE with a free slot, from a random start.
+  size_t start = std::uniform_int_distribution<size_t>(0, slots.size() - 1)(rng());
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const RouteSlotPtr& slot = slots[(start + i) % slots.size()];
+    if (!excluded(slot) && slot->tryReserve()) {
+      return slot;
+    }
+  }
+  return nullptr;
+}
+
+void Router::invoke(RouterInvoke request, RouterCallback done) {
+  RoutingTablePtr table = this->table();
+  auto fn = table->functions.find(request.function_name);
+  if (fn == table->functions.end()) {
+    done(RouterResult{Status(StatusCode::kNotFound, "not routable"), "", "", "", "", "", ""});
+    return;
+  }
+  const FunctionRoute& function = fn->second;
+  std::string version;
+  if (!request.qualifier) {
+    version = function.managed ? "$LATEST.PUBLISHED" : "$LATEST";
+  } else if (auto alias = function.aliases.find(*request.qualifier);
+             alias != function.aliases.end()) {
+    version = pickAliasVersion(alias->second, std::uniform_real_distribution<double>(0, 1)(rng()));
+  } else {
+    version = *request.qualifier;
+  }
+  auto route = function.versions.find(version);
+  if (route == function.versions.end()) {
+    done(RouterResult{Status(StatusCode::kNotFound, "not routable"), "", "", "", "", "", ""});
+    return;
+  }
+  auto attempt = std::make_shared<Attempt>();
+  attempt->request = std::move(request);
+  attempt->done = std::move(done);
+  attempt->table = table;
+  attempt->route = &route->second;
+  attempt->key = route->second.function_name + '\0' + version;
+  attempt->wait_deadline = std::chrono::steady_clock::now() + options_.max_queue_wait;
+  dispatch(attempt);
+}
+
+void Router::dispatch(std::shared_ptr<Attempt> attempt) {
+  // Re-resolve against the newest table: slots may have been added or removed.
+  RoutingTablePtr table = this->table();
+  if (table != attempt->table) {
+    auto fn = table->functions.find(attempt->route->function_name);
+    if (fn != table->functions.end()) {
+      auto route = fn->second.versions.find(attempt->route->version);
+      if (route != fn->second.versions.end()) {
+        attempt->table = table;
+        attempt->route = &route->second;
+      }
+    }
+  }
+  if (RouteSlotPtr slot = pick(*attempt->route, attempt->refused)) {
+    send(attempt, slot);
+    return;
+  }
+  auto now = std::chrono::steady_clock::now();
+  auto queue = queueFor(attempt->key);
+  {
+    std::lock_guard lock(queue->mu);
+    if (now < attempt->wait_deadline && queue->waiters.size() < options_.max_waiters_per_version &&
+        !attempt->route->slots.empty()) {
+      attempt->waiting = true;
+      queue->waiters.push_back(attempt);
+      auto remaining =
+          std::chrono::duration_cast<std::chrono::milliseconds>(attempt->wait_deadline - now);
+      std::weak_ptr<VersionQueue> weak_queue = queue;
+      std::weak_ptr<Attempt> weak_attempt = attempt;
+      attempt->timer_id = loop_->runAfter(remaining, [this, weak_queue, weak_attempt] {
+        auto q = weak_queue.lock();
+        auto a = weak_attempt.lock();
+        if (!q || !a) {
+          return;
+        }
+        {
+          std::lock_guard lock(q->mu);
+          auto it = std::find(q->waiters.begin(), q->waiters.end(), a);
+          if (it == q->waiters.end()) {
+            return;  // already dispatched
+          }
+          q->waiters.erase(it);
+          a->waiting = false;
+        }
+        a->done(RouterResult{throttled(options_.retry_after_seconds), "", "", "", "", "", ""});
+      });
+      return;
+    }
+  }
+  attempt->done(RouterResult{throttled(options_.retry_after_seconds), "", "", "", "", "", ""});
+}
+
+void Router::onSlotFreed(const std::string& key) {
+  std::shared_ptr<VersionQueue> queue;
+  {
+    std::lock_guard lock(mu_);
+    auto it = queues_.find(key);
+    if (it == queues_.end()) {
+      return;
+    }
+    queue = it->second;
+  }
+  std::shared_ptr<Attempt> next;
+  {
+    std::lock_guard lock(queue->mu);
+    if (queue->waiters.empty()) {
+      return;
+    }
+    next = queue->waiters.front();
+    queue->waiters.pop_front();
+    next->waiting = false;
+  }
+  loop_->cancel(next->timer_id);
+  dispatch(next);
+}
+
+void Router::send(std::shared_ptr<Attempt> attempt, RouteSlotPtr slot) {
+  const VersionRoute& route = *attempt->route;
+  HttpRequest request;
+  request.method = "POST";
+  request.target = "/agent/v1/environments/" + slot->environment_id + "/invoke";
+  request.headers.reserve(8);
+  request.headers.emplace_back("X-Hearth-Agent-Token", agent_token_);
+  request.headers.emplace_back("X-Hearth-Request-Id", attempt->request.request_id);
+  int64_t deadline = epochMs() + int64_t{route.timeout_seconds} * 1000;
+  request.headers.emplace_back("X-Hearth-Deadline-Ms", std::to_string(deadline));
+  request.headers.emplace_back("X-Hearth-Function-Arn", route.function_arn);
+  request.headers.emplace_back("Content-Type", attempt->request.content_type);
+  if (!attempt->request.client_context.empty()) {
+    request.headers.emplace_back("X-Hearth-Client-Context", attempt->request.client_context);
+  }
+  if (attempt->request.tail_logs) {
+    request.headers.emplace_back("X-Hearth-Log-Type", "Tail");
+  }
+  request.body = attempt->request.payload;  // kept for a retry on refusal
+  auto timeout = std::chrono::seconds(route.timeout_seconds + 10);
+  client_->send(slot->host, slot->port, std::move(request), timeout,
+                [this, attempt, slot](Result<HttpResponse> response) {
+                  slot->release();
+                  onSlotFreed(attempt->key);
+                  if (!response.isOk()) {
+                    if (response.status().code() == StatusCode::kUnavailable &&
+                        attempt->refusals < options_.max_refusal_retries) {
+                      // The agent is unreachable (it may have just died): try another EE.
+                      ++attempt->refusals;
+                      attempt->refused.push_back(slot->environment_id);
+                      slot->draining = true;
+                      dispatch(attempt);
+                      return;
+                    }
+                    attempt->done(RouterResult{
+                        Status(StatusCode::kUnavailable,
+                               "The execution environment failed to process the invocation: " +
+                                   response.status().message()),
+                        "", "", "", "", "", ""});
+                    return;
+                  }
+                  if (response->status == 429) {
+                    if (attempt->refusals < options_.max_refusal_retries) {
+                      ++attempt->refusals;
+                      attempt->refused.push_back(slot->environment_id);
+                      dispatch(attempt);
+                      return;
+                    }
+                    attempt->done(RouterResult{throttled(options_.retry_after_seconds), "", "", "",
+                                               "", "", ""});
+                    return;
+                  }
+                  RouterResult result;
+                  result.executed_version = attempt->route->version;
+                  auto header = [&](std::string_view name) {
+                    const std::string* v = response->header(name);
+                    return v ? *v : std::string();
+                  };
+                  if (response->status != 200) {
+                    result.status = Status(StatusCode::kUnavailable,
+                                           fmt::format("agent answered HTTP {}", response->status));
+                  }
+                  result.outcome = header("X-Hearth-Outcome");
+                  result.error_type = header("X-Hearth-Error-Type");
+                  result.log_result = header("X-Hearth-Log-Result");
+                  result.content_type = header("Content-Type");
+                  result.body = std::move(response->body);
+                  attempt->done(std::move(result));
+                });
+}
+
+}  // namespace hearth

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace hearth {
+
+// What to run for one execution environment.
+struct LaunchSpec {
+  std::string id;                              // EE id, for logs
+  std::vector<std::string> argv;               // argv[0] is an absolute path or found on PATH
+  std::map<std::string, std::string> env;      // the complete environment (nothing inherited)
+  std::string working_dir;                     // cwd of the process (the code directory)
+  int64_t memory_limit_bytes = 0;              // 0 = none (enforced by the isolating launcher)
+  int vcpus = 1;                               // CPU budget (enforced by the isolating launcher)
+};
+
+// One output line of a sandboxed process, without the trailing newline.
+enum class OutputStream { kStdout, kStderr };
+using OutputCallback = std::function<void(OutputStream stream, std::string line)>;
+// Called once when the process (the whole sandbox) has exited. `exit_code` is the exit status,
+// or 128 + signal number when it was killed by a signal.
+using ExitCallback = std::function<void(int exit_code)>;
+
+// A running sandbox. Destroying the handle does not stop the process: call terminate().
+class Sandbox {
+ public:
+  virtual ~Sandbox() = default;
+  virtual int pid() const = 0;
+  // Sends SIGTERM to the sandbox's process group, then SIGKILL after `grace`. Returns at once.
+  virtual void terminate(std::chrono::milliseconds grace) = 0;
+  // Resident memory of the sandbox's processes in bytes (0 if unknown).
+  virtual int64_t residentBytes() const = 0;
+};
+using SandboxPtr = std::unique_ptr<Sandbox>;
+
+// Starts execution environments. Thread-safe. Callbacks run on launcher-owned threads; they
+// must not block and must not call back into the launcher synchronously.
+class SandboxLauncher {
+ public:
+  virtual ~SandboxLauncher() = default;
+  // Starts `spec`. Output lines are delivered to `on_output` (long lines are split at 16 KiB);
+  // `on_exit` is called exactly once, after the last output line.
+  virtual Result<SandboxPtr> launch(const LaunchSpec& spec, OutputCallback on_output,
+                                    ExitCallback on_exit) = 0;
+};
+using SandboxLauncherPtr = std::unique_ptr<SandboxLauncher>;
+
+}  // namespace hearth
