@@ -2,12 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fmt/format.h>
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
 
 #include "api/aws_error.h"
 #include "artifact/code_store.h"
+#include "artifact/encoding.h"
 #include "auth/sigv4.h"
 #include "common/ids.h"
 #include "common/work_queue.h"
@@ -16,6 +19,8 @@
 #include "controlplane/functions.h"
 #include "controlplane/json_fields.h"
 #include "controlplane/tags.h"
+#include "logs/log_store.h"
+#include "router/router.h"
 
 namespace hearth {
 namespace json = boost::json;
@@ -27,6 +32,7 @@ namespace {
 constexpr size_t kCodeUploadLimit = 70167211;
 constexpr size_t kInvokeLimit = 6 * 1024 * 1024 + 100;
 constexpr size_t kDefaultLimit = 1024 * 1024;
+constexpr size_t kMaxResponsePayload = 6291556;
 
 std::vector<std::string> splitPath(const std::string& raw_path, bool* ok) {
   std::vector<std::string> segments;
@@ -145,6 +151,19 @@ void ApiHandler::handle(HttpRequest request, Responder respond) {
     respond(std::move(response));
     return;
   }
+  if (request.target.rfind("/_hearth/agent/", 0) == 0 && deps_.agent_handler) {
+    // Agents authenticate with the agent token, not SigV4.
+    auto shared_request = std::make_shared<HttpRequest>(std::move(request));
+    auto shared_respond = std::make_shared<Responder>(std::move(respond));
+    if (!deps_.control_work->trySubmit([this, shared_request, shared_respond] {
+          (*shared_respond)(deps_.agent_handler(*shared_request));
+        })) {
+      HttpResponse busy;
+      busy.status = 503;
+      (*shared_respond)(std::move(busy));
+    }
+    return;
+  }
   if (deps_.verifier != nullptr) {
     SignedRequest signed_request{request.method, request.target, request.headers, request.body};
     Status verified = deps_.verifier->verify(signed_request);
@@ -157,6 +176,21 @@ void ApiHandler::handle(HttpRequest request, Responder respond) {
   // thread. A full queue sheds load instead of queueing without bound.
   auto shared_request = std::make_shared<HttpRequest>(std::move(request));
   auto shared_respond = std::make_shared<Responder>(std::move(respond));
+  // Synchronous invokes go straight to the router from the I/O thread: no Store on that path.
+  if (deps_.router != nullptr && shared_request->method == "POST") {
+    ParsedTarget target;
+    if (parseTarget(shared_request->target, &target)) {
+      bool ok = false;
+      std::vector<std::string> seg = splitPath(target.raw_path, &ok);
+      const std::string* type = shared_request->header("X-Amz-Invocation-Type");
+      if (ok && seg.size() == 4 && seg[0] == "2015-03-31" && seg[1] == "functions" &&
+          seg[3] == "invocations" && (type == nullptr || *type == "RequestResponse")) {
+        routeInvoke(shared_request, seg[2], optParam(target, "Qualifier"), request_id,
+                    shared_respond);
+        return;
+      }
+    }
+  }
   bool queued = deps_.control_work->trySubmit([this, shared_request, shared_respond, request_id] {
     HttpResponse response;
     try {
@@ -337,6 +371,31 @@ HttpResponse ApiHandler::execute(const HttpRequest& request, const std::string& 
     }
   }
 
+  if (is(0, "_hearth") && is(1, "v1") && is(2, "logs") && n == 4 && m == "GET" &&
+      deps_.logs != nullptr) {
+    auto ref = parseFunctionRef(seg[3], deps_.functions->account());
+    if (!ref.isOk()) {
+      return renderAwsError(ref.status(), id);
+    }
+    auto limit = intParam(target, "limit");
+    auto cursor = intParam(target, "cursor");
+    if (!limit.isOk() || !cursor.isOk()) {
+      return renderAwsError(invalidParameter("limit and cursor must be integers"), id);
+    }
+    size_t max = static_cast<size_t>(std::clamp<int64_t>(limit->value_or(100), 1, 10000));
+    auto page = *cursor ? deps_.logs->read(ref->name, static_cast<uint64_t>(**cursor), max)
+                        : deps_.logs->tail(ref->name, max);
+    if (!page.isOk()) {
+      return renderAwsError(page.status(), id);
+    }
+    json::array lines;
+    for (auto& line : page->lines) {
+      lines.emplace_back(line);
+    }
+    return jsonResponse(200, json::object{{"lines", std::move(lines)}, {"cursor", page->cursor}},
+                        id);
+  }
+
   if (is(0, "_hearth") && is(1, "code") && n == 3 && m == "GET" && deps_.code != nullptr) {
     std::string hex = seg[2].size() > 4 && seg[2].substr(seg[2].size() - 4) == ".zip"
                           ? seg[2].substr(0, seg[2].size() - 4)
@@ -419,10 +478,115 @@ HttpResponse ApiHandler::invoke(const HttpRequest& request, const std::string& f
                  state),
         id);
   }
-  return renderAwsError(Status(StatusCode::kNotImplemented,
-                               "Synchronous invocation needs the Hearth data plane, which is not "
-                               "part of this build."),
-                        id);
+  if (!managed) {
+    return renderAwsError(
+        invalidParameter("Hearth runs functions on capacity providers: create the function with "
+                         "CapacityProviderConfig and publish a version to invoke it."),
+        id);
+  }
+  return renderAwsError(
+      Status(StatusCode::kThrottled, "No execution environment of version " +
+                                         stringMember(version->config, "Version") +
+                                         " is ready yet; retry shortly.")
+          .withReason("ConcurrentInvocationLimitExceeded", 1),
+      id);
+}
+
+void ApiHandler::routeInvoke(std::shared_ptr<HttpRequest> request, std::string function,
+                             std::optional<std::string> qualifier, std::string request_id,
+                             std::shared_ptr<Responder> respond) {
+  auto ref = parseFunctionRef(function, deps_.functions->account());
+  if (!ref.isOk()) {
+    (*respond)(renderAwsError(ref.status(), request_id));
+    return;
+  }
+  if (ref->qualifier && qualifier && *ref->qualifier != *qualifier) {
+    (*respond)(renderAwsError(invalidParameter("The derived qualifier from the function name does "
+                                               "not match the specified qualifier."),
+                              request_id));
+    return;
+  }
+  RouterInvoke call;
+  call.function_name = ref->name;
+  call.qualifier = qualifier ? qualifier : ref->qualifier;
+  call.request_id = request_id;
+  call.payload = std::move(request->body);
+  request->body.clear();
+  if (const std::string* ct = request->header("Content-Type")) {
+    call.content_type = *ct;
+  }
+  if (const std::string* cc = request->header("X-Amz-Client-Context")) {
+    auto decoded = base64Decode(*cc);
+    if (!decoded.isOk() || cc->size() > 3583) {
+      (*respond)(renderAwsError(
+          invalidParameter("Client context must be a valid Base64-encoded JSON object no longer "
+                           "than 3583 bytes."),
+          request_id));
+      return;
+    }
+    call.client_context = std::move(decoded).value();
+  }
+  if (const std::string* log_type = request->header("X-Amz-Log-Type")) {
+    if (*log_type != "None" && *log_type != "Tail") {
+      (*respond)(renderAwsError(validationError(*log_type, "logType",
+                                                "Member must satisfy enum value set: [None, "
+                                                "Tail]"),
+                                request_id));
+      return;
+    }
+    call.tail_logs = *log_type == "Tail";
+  }
+  std::string function_name = ref->name;
+  deps_.router->invoke(std::move(call), [this, request, function_name, qualifier, request_id,
+                                         respond](RouterResult result) {
+    if (result.status.code() == StatusCode::kNotFound) {
+      // Not routable: ask the control plane why (unknown function, version not Active, ...).
+      if (!deps_.control_work->trySubmit(
+              [this, request, function_name, qualifier, request_id, respond] {
+                HttpResponse response;
+                try {
+                  response = this->invoke(*request, function_name, qualifier, request_id);
+                } catch (const std::exception& e) {
+                  response = renderAwsError(internalError(e.what()), request_id);
+                }
+                (*respond)(std::move(response));
+              })) {
+        (*respond)(renderAwsError(Status(StatusCode::kThrottled, "Rate exceeded")
+                                      .withReason("CallerRateLimitExceeded", 1),
+                                  request_id));
+      }
+      return;
+    }
+    if (!result.status.isOk()) {
+      (*respond)(renderAwsError(result.status, request_id));
+      return;
+    }
+    HttpResponse response;
+    response.status = 200;
+    response.set("x-amzn-RequestId", request_id);
+    response.set("X-Amz-Executed-Version", result.executed_version);
+    if (!result.log_result.empty()) {
+      response.set("X-Amz-Log-Result", result.log_result);
+    }
+    bool failed = result.outcome != "success";
+    std::string body = std::move(result.body);
+    if (!failed && body.size() > kMaxResponsePayload) {
+      failed = true;
+      body = json::serialize(json::object{
+          {"errorMessage", fmt::format("Response payload size ({} bytes) exceeded maximum allowed "
+                                       "payload size (6291556 bytes).",
+                                       body.size())},
+          {"errorType", "Function.ResponseSizeTooLarge"}});
+      result.content_type = "application/json";
+    }
+    if (failed) {
+      response.set("X-Amz-Function-Error", "Unhandled");
+    }
+    response.set("Content-Type",
+                 result.content_type.empty() ? "application/json" : result.content_type);
+    response.body = std::move(body);
+    (*respond)(std::move(response));
+  });
 }
 
 }  // namespace hearth

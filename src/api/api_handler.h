@@ -12,6 +12,8 @@ namespace hearth {
 
 class CapacityProviderRegistry;
 class CodeStore;
+class LogStore;
+class Router;
 class FunctionRegistry;
 class SigV4Verifier;
 class TagRegistry;
@@ -25,6 +27,10 @@ struct ApiDeps {
   TagRegistry* tags = nullptr;
   WorkQueue* control_work = nullptr;  // runs blocking control-plane operations
   CodeStore* code = nullptr;          // serves Code.Location downloads
+  Router* router = nullptr;           // the invoke path; null = control plane only
+  LogStore* logs = nullptr;           // function logs for `hearth logs`
+  // The agent protocol (/_hearth/agent/...); runs on the control work queue.
+  std::function<HttpResponse(const HttpRequest&)> agent_handler;
   const SigV4Verifier* verifier = nullptr;
 };
 
@@ -49,6 +55,11 @@ class ApiHandler {
   HttpResponse execute(const HttpRequest& request, const std::string& request_id);
   HttpResponse invoke(const HttpRequest& request, const std::string& function,
                       const std::optional<std::string>& qualifier, const std::string& request_id);
+  // Sends a RequestResponse invoke through the router; falls back to invoke() on the work
+  // queue to explain why a function is not routable.
+  void routeInvoke(std::shared_ptr<HttpRequest> request, std::string function,
+                   std::optional<std::string> qualifier, std::string request_id,
+                   std::shared_ptr<Responder> respond);
 
   ApiDeps deps_;
   std::atomic<bool> ready_{false};

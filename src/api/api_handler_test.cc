@@ -42,8 +42,13 @@ class ApiHandlerTest : public ::testing::Test {
   }
 
   std::unique_ptr<ApiHandler> makeHandler(const SigV4Verifier* verifier = nullptr) {
-    ApiDeps deps{functions_.get(), providers_.get(), tags_.get(),
-                 work_.get(),      code_.get(),      verifier};
+    ApiDeps deps;
+    deps.functions = functions_.get();
+    deps.providers = providers_.get();
+    deps.tags = tags_.get();
+    deps.control_work = work_.get();
+    deps.code = code_.get();
+    deps.verifier = verifier;
     auto handler = std::make_unique<ApiHandler>(deps);
     handler->setReady(true);
     return handler;

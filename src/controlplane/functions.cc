@@ -1215,4 +1215,95 @@ Status FunctionRegistry::collectGarbageCode() {
   return Status::ok();
 }
 
+Result<std::vector<FunctionRegistry::ManagedVersion>> FunctionRegistry::managedVersions() {
+  std::vector<ManagedVersion> out;
+  HEARTH_ASSIGN_OR_RETURN(auto uses, store_->list("cpuse/", "", 100000000));
+  for (const auto& use : uses) {
+    // cpuse/<cp>/<function>/<version>
+    std::string_view rest = std::string_view(use.key).substr(6);
+    size_t a = rest.find('/');
+    size_t b = rest.find('/', a + 1);
+    if (a == std::string_view::npos || b == std::string_view::npos) {
+      continue;
+    }
+    ManagedVersion mv;
+    mv.capacity_provider = std::string(rest.substr(0, a));
+    mv.function = std::string(rest.substr(a + 1, b - a - 1));
+    mv.version = std::string(rest.substr(b + 1));
+    if (mv.version == kLatest) {
+      continue;
+    }
+    HEARTH_ASSIGN_OR_RETURN(auto record, loadVersion(mv.function, mv.version));
+    if (!record) {
+      continue;
+    }
+    mv.config = std::move(record->config);
+    mv.scaling = std::move(record->scaling);
+    mv.code_hex = std::move(record->code_hex);
+    out.push_back(std::move(mv));
+  }
+  return out;
+}
+
+Result<std::vector<FunctionRegistry::AliasSummary>> FunctionRegistry::allAliases() {
+  std::vector<AliasSummary> out;
+  HEARTH_ASSIGN_OR_RETURN(auto records, store_->list("fa/", "", 100000000));
+  for (const auto& record : records) {
+    boost::system::error_code ec;
+    json::value value = json::parse(record.value, ec);
+    if (ec || !value.is_object()) {
+      continue;
+    }
+    const auto& o = value.get_object();
+    AliasSummary alias;
+    std::string_view rest = std::string_view(record.key).substr(3);
+    alias.function = std::string(rest.substr(0, rest.find('/')));
+    alias.name = stringMember(o, "Name");
+    alias.version = stringMember(o, "FunctionVersion");
+    if (const auto* rc = o.if_contains("RoutingConfig"); rc && rc->is_object()) {
+      if (const auto* w = rc->get_object().if_contains("AdditionalVersionWeights");
+          w && w->is_object() && !w->get_object().empty()) {
+        const auto& [v, weight] = *w->get_object().begin();
+        alias.additional_version = std::string(v);
+        alias.additional_weight = weight.is_double()
+                                      ? weight.get_double()
+                                      : static_cast<double>(weight.to_number<int64_t>());
+      }
+    }
+    out.push_back(std::move(alias));
+  }
+  return out;
+}
+
+Status FunctionRegistry::setVersionState(const std::string& function, const std::string& version,
+                                         const std::string& state, const std::string& reason,
+                                         const std::string& reason_code) {
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    HEARTH_ASSIGN_OR_RETURN(auto record, loadVersion(function, version));
+    if (!record) {
+      return Status::ok();
+    }
+    if (stringMember(record->config, "State") == state &&
+        stringMember(record->config, "StateReasonCode") == reason_code) {
+      return Status::ok();
+    }
+    setState(&record->config, state, reason, reason_code);
+    if (reason_code.empty()) {
+      record->config.erase("StateReasonCode");
+    }
+    Txn txn;
+    txn.expect(keys::functionVersion(function, version), record->version)
+        .put(keys::functionVersion(function, version), versionRecordJson(*record));
+    std::string cp = capacityProviderOf(record->config);
+    if (!cp.empty()) {
+      txn.put(keys::capacityProviderUse(cp, function, version), state);
+    }
+    auto committed = store_->commit(txn);
+    if (committed.isOk() || committed.status().code() != StatusCode::kConflict) {
+      return committed.status();
+    }
+  }
+  return concurrentModification();
+}
+
 }  // namespace hearth

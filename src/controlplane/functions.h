@@ -92,8 +92,35 @@ class FunctionRegistry {
   Result<FunctionVersionRecord> resolveVersion(std::string_view function,
                                                const std::optional<std::string>& qualifier);
 
+  // What the data plane needs to know about every published version on a capacity provider.
+  struct ManagedVersion {
+    std::string capacity_provider;
+    std::string function;
+    std::string version;
+    boost::json::object config;
+    std::optional<boost::json::object> scaling;
+    std::string code_hex;
+  };
+  struct AliasSummary {
+    std::string function;
+    std::string name;
+    std::string version;
+    std::string additional_version;
+    double additional_weight = 0;
+  };
+  Result<std::vector<ManagedVersion>> managedVersions();
+  Result<std::vector<AliasSummary>> allAliases();
+
+  // Sets a published version's State (and StateReason/StateReasonCode; empty = cleared), as the
+  // data plane observes it. A no-op when the version no longer exists.
+  Status setVersionState(const std::string& function, const std::string& version,
+                         const std::string& state, const std::string& reason,
+                         const std::string& reason_code);
+
   // Removes stored code no function version references. Safe to call at any time.
   Status collectGarbageCode();
+
+  const AccountContext& account() const { return account_; }
 
   // Base URL (http://host:port) for Code.Location in GetFunction. REQUIRES: called before the
   // registry is shared between threads.

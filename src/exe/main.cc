@@ -5,7 +5,9 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "agent/agent.h"
 #include "cli/commands.h"
+#include "sandbox/process_launcher.h"
 #include "server/server.h"
 
 namespace {
@@ -16,6 +18,19 @@ void blockTerminationSignals(sigset_t* set) {
   sigaddset(set, SIGINT);
   sigaddset(set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, set, nullptr);
+}
+
+// Parses repeated PREFIX=INTERPRETER options, e.g. python=/usr/bin/python3.
+std::map<std::string, std::string> parseInterpreters(const std::vector<std::string>& specs) {
+  std::map<std::string, std::string> out;
+  for (const auto& spec : specs) {
+    auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      throw CLI::ValidationError("--interpreter", "expected RUNTIME_PREFIX=PROGRAM");
+    }
+    out[spec.substr(0, eq)] = spec.substr(eq + 1);
+  }
+  return out;
 }
 
 std::vector<hearth::Credentials> parseAccessKeys(const std::vector<std::string>& specs) {
@@ -71,10 +86,38 @@ int main(int argc, char** argv) {
       ->envname("HEARTH_LOG_LEVEL")
       ->capture_default_str();
 
+  std::vector<std::string> interpreters;
+  int queue_wait_ms = 50;
+  up->add_option("--runtimes-dir", server.runtimes_dir, "Directory of Hearth's runtime bootstraps");
+  up->add_option("--interpreter", interpreters,
+                 "Runtime prefix to interpreter, e.g. python=/usr/bin/python3 (repeatable)");
+  up->add_option("--instance-catalog", server.instance_catalog,
+                 "JSON instance-type catalogue replacing the built-in one");
+  up->add_option("--router-queue-wait-ms", queue_wait_ms,
+                 "How long an invoke may wait for a free slot before 429")
+      ->capture_default_str();
+
+  hearth::AgentOptions agent;
+  auto* agent_cmd = app.add_subcommand("agent", "Run an instance agent (started by the server)");
+  agent_cmd->add_option("--server", agent.server, "Server URL http://HOST:PORT")->required();
+  agent_cmd->add_option("--token", agent.token, "Agent token")->envname("HEARTH_AGENT_TOKEN");
+  agent_cmd->add_option("--instance-id", agent.instance_id, "Instance id")->required();
+  agent_cmd->add_option("--zone", agent.zone, "Zone (subnet)");
+  agent_cmd->add_option("--instance-type", agent.instance_type, "Instance type");
+  agent_cmd->add_option("--vcpus", agent.vcpus, "vCPU budget");
+  agent_cmd->add_option("--memory-mib", agent.memory_mib, "Memory budget in MiB");
+  agent_cmd->add_option("--listen-host", agent.listen_host, "Address routers reach this agent at")
+      ->capture_default_str();
+  agent_cmd->add_option("--work-dir", agent.work_dir, "Work directory")->required();
+  agent_cmd->add_option("--runtimes-dir", agent.runtimes_dir, "Runtime bootstraps directory");
+  agent_cmd->add_option("--region", agent.region, "AWS_REGION for functions");
+  std::vector<std::string> agent_interpreters;
+  agent_cmd->add_option("--interpreter", agent_interpreters, "Runtime prefix to interpreter");
+
   int exit_code = 0;
   hearth::addClientCommands(app, &client, &exit_code);
   for (auto* sub : app.get_subcommands({})) {
-    if (sub->get_name() != "up") {
+    if (sub->get_name() != "up" && sub->get_name() != "agent") {
       sub->add_option("--region", client.region, "Region used to sign requests")
           ->envname("AWS_REGION");
     }
@@ -85,6 +128,31 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (agent_cmd->parsed()) {
+    try {
+      for (auto& [prefix, program] : parseInterpreters(agent_interpreters)) {
+        agent.interpreters[prefix] = program;
+      }
+    } catch (const CLI::ParseError& e) {
+      return app.exit(e);
+    }
+    if (agent.runtimes_dir.empty()) {
+      agent.runtimes_dir = hearth::executableDir() + "/../runtimes";
+    }
+    spdlog::set_level(spdlog::level::from_str(log_level));
+    sigset_t signals;
+    blockTerminationSignals(&signals);
+    auto launcher = hearth::ProcessLauncher::makeProcessLauncher();
+    auto started = hearth::Agent::start(agent, launcher.get());
+    if (!started.isOk()) {
+      std::cerr << "hearth agent: " << started.status().message() << "\n";
+      return 1;
+    }
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    (*started)->drain();
+    return 0;
+  }
   if (!up->parsed()) {
     return exit_code;
   }
@@ -92,9 +160,11 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   try {
     server.access_keys = parseAccessKeys(access_keys);
+    server.interpreters = parseInterpreters(interpreters);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  server.router_queue_wait = std::chrono::milliseconds(queue_wait_ms);
   sigset_t signals;
   blockTerminationSignals(&signals);
   auto started = hearth::Server::start(server);

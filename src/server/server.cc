@@ -9,17 +9,28 @@
 #include <mutex>
 #include <thread>
 
+#include <unistd.h>
+#include <fstream>
+#include <sstream>
 #include "api/api_handler.h"
 #include "artifact/code_store.h"
 #include "artifact/encoding.h"
 #include "artifact/zip_writer.h"
 #include "common/clock.h"
+#include "common/ids.h"
 #include "common/work_queue.h"
 #include "controlplane/capacity_providers.h"
 #include "controlplane/functions.h"
 #include "controlplane/tags.h"
+#include "fleet/fleet_manager.h"
+#include "fleet/instance_provider.h"
+#include "logs/log_store.h"
+#include "net/async_http_client.h"
+#include "net/event_loop.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
+#include "router/router.h"
+#include "sandbox/process_launcher.h"
 #include "server/demo.h"
 #include "store/sqlite_store.h"
 
@@ -27,6 +38,12 @@ namespace hearth {
 
 bool isLoopbackHost(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+std::string executableDir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "." : exe.parent_path().string();
 }
 
 namespace {
@@ -61,6 +78,28 @@ class ServerImpl final : public Server {
     functions_ = std::make_unique<FunctionRegistry>(store_.get(), code_.get(), providers_.get(),
                                                     &clock_, options_.account);
     tags_ = std::make_unique<TagRegistry>(functions_.get(), providers_.get(), options_.account);
+    HEARTH_ASSIGN_OR_RETURN(logs_, LogStore::open(options_.data_dir + "/logs"));
+    std::string catalog_json = InstanceCatalog::embeddedJson();
+    if (!options_.instance_catalog.empty()) {
+      std::ifstream in(options_.instance_catalog);
+      if (!in) {
+        return invalidParameter("cannot read --instance-catalog " + options_.instance_catalog);
+      }
+      std::stringstream buffer;
+      buffer << in.rdbuf();
+      catalog_json = buffer.str();
+    }
+    HEARTH_ASSIGN_OR_RETURN(InstanceCatalog catalog, InstanceCatalog::parse(catalog_json));
+    agent_token_ = newUuid() + newUuid();
+    loop_ = EventLoop::create(1);
+    agent_client_ = AsyncHttpClient::create({});
+    RouterOptions router_options;
+    router_options.max_queue_wait = options_.router_queue_wait;
+    router_ =
+        std::make_unique<Router>(router_options, agent_client_.get(), loop_.get(), agent_token_);
+    fleet_ = std::make_unique<FleetManager>(
+        FleetOptions{}, store_.get(), providers_.get(), functions_.get(), code_.get(), logs_.get(),
+        std::move(catalog), router_.get(), agent_client_.get(), &clock_, agent_token_);
     control_work_ = std::make_unique<WorkQueue>(options_.control_threads, options_.control_queue);
     if (!options_.access_keys.empty()) {
       verifier_ = std::make_unique<SigV4Verifier>(options_.access_keys, options_.account.region,
@@ -72,6 +111,12 @@ class ServerImpl final : public Server {
     deps.tags = tags_.get();
     deps.control_work = control_work_.get();
     deps.code = code_.get();
+    deps.router = router_.get();
+    deps.logs = logs_.get();
+    FleetManager* fleet = fleet_.get();
+    deps.agent_handler = [fleet](const HttpRequest& request) {
+      return fleet->handleAgentRequest(request);
+    };
     deps.verifier = verifier_.get();
     api_ = std::make_unique<ApiHandler>(deps);
 
@@ -99,6 +144,27 @@ class ServerImpl final : public Server {
       HEARTH_RETURN_IF_ERROR(ensureDemo(providers_.get(), functions_.get()));
     }
     http_->start();
+    launcher_ = ProcessLauncher::makeProcessLauncher();
+    LocalInstanceOptions local;
+    local.hearth_binary =
+        options_.hearth_binary.empty() ? executableDir() + "/hearth" : options_.hearth_binary;
+    local.server_url = fmt::format("http://127.0.0.1:{}", http_->port());
+    if (!isLoopbackHost(http.host) && http.host != "0.0.0.0" && http.host != "::") {
+      local.server_url = endpoint_;
+    }
+    local.token = agent_token_;
+    local.work_root = options_.data_dir + "/instances";
+    std::error_code ignored;
+    std::filesystem::remove_all(local.work_root, ignored);  // instances do not survive a restart
+    local.runtimes_dir =
+        options_.runtimes_dir.empty() ? executableDir() + "/../runtimes" : options_.runtimes_dir;
+    local.interpreters = options_.interpreters;
+    local.region = options_.account.region;
+    instances_ = std::make_unique<LocalInstanceProvider>(
+        local, launcher_.get(),
+        [fleet](const std::string& id, int code) { fleet->onInstanceExit(id, code); });
+    fleet_->setInstanceProvider(instances_.get());
+    fleet_->start();
     reconciler_ = std::thread([this] { reconcileLoop(); });
     api_->setReady(true);
     spdlog::info("hearth serving the Lambda API at {} (data dir {})", endpoint_, options_.data_dir);
@@ -106,6 +172,7 @@ class ServerImpl final : public Server {
   }
 
   uint16_t port() const override { return http_ ? http_->port() : 0; }
+  size_t instanceCount() const override { return fleet_ ? fleet_->stats().instances : 0; }
   std::string endpoint() const override { return endpoint_; }
 
   void drain() override {
@@ -121,6 +188,17 @@ class ServerImpl final : public Server {
     }
     if (control_work_) {
       control_work_->drain();
+    }
+    if (fleet_) {
+      fleet_->stop();
+    }
+    instances_.reset();
+    launcher_.reset();
+    if (agent_client_) {
+      agent_client_->shutdown();
+    }
+    if (loop_) {
+      loop_->stop();
     }
     {
       std::lock_guard lock(mu_);
@@ -157,6 +235,14 @@ class ServerImpl final : public Server {
   std::unique_ptr<TagRegistry> tags_;
   std::unique_ptr<WorkQueue> control_work_;
   std::unique_ptr<SigV4Verifier> verifier_;
+  std::unique_ptr<LogStore> logs_;
+  std::string agent_token_;
+  EventLoopPtr loop_;
+  AsyncHttpClientPtr agent_client_;
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<FleetManager> fleet_;
+  SandboxLauncherPtr launcher_;
+  std::unique_ptr<LocalInstanceProvider> instances_;
   std::unique_ptr<ApiHandler> api_;
   HttpServerPtr http_;
   std::string endpoint_;

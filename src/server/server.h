@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,7 +21,12 @@ struct ServerOptions {
   int control_threads = 2;
   size_t control_queue = 256;
   size_t max_connections = 4096;
-  bool demo = false;  // create the demo capacity provider and function when absent
+  bool demo = false;          // create the demo capacity provider and function when absent
+  std::string hearth_binary;  // for local instances; default: this executable
+  std::string runtimes_dir;   // Hearth's bootstraps; default: <exe dir>/../runtimes
+  std::map<std::string, std::string> interpreters;  // runtime prefix → interpreter overrides
+  std::string instance_catalog;  // JSON file replacing the embedded instance-type catalogue
+  std::chrono::milliseconds router_queue_wait{50};
   std::chrono::milliseconds drain_grace{10000};
 };
 
@@ -36,11 +42,16 @@ class Server {
 
   virtual uint16_t port() const = 0;
   virtual std::string endpoint() const = 0;
+  // Instances and execution environments the fleet currently manages.
+  virtual size_t instanceCount() const = 0;
   // Stops accepting, finishes in-flight requests, and stops background work. Idempotent.
   virtual void drain() = 0;
 };
 
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool isLoopbackHost(const std::string& host);
+
+// The directory holding this executable.
+std::string executableDir();
 
 }  // namespace hearth
