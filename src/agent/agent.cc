@@ -600,7 +600,8 @@ class AgentImpl final : public Agent {
                                  {"line", line}});
   }
 
-  json::object statusJson() {
+  // with_memory samples each runtime's resident memory (reads /proc; done once per heartbeat).
+  json::object statusJson(bool with_memory = true) {
     json::array envs;
     std::lock_guard lock(mu_);
     for (const auto& [id, env] : environments_) {
@@ -617,8 +618,10 @@ class AgentImpl final : public Agent {
         e["errorMessage"] =
             env->launch_error.empty() ? env->ee->initErrorMessage() : env->launch_error;
       }
-      if (env->sandbox) {
-        e["residentBytes"] = env->sandbox->residentBytes();
+      if (env->sandbox && with_memory) {
+        int64_t rss = env->sandbox->residentBytes();
+        env->ee->recordMemory(rss);
+        e["residentBytes"] = rss;
       }
       envs.push_back(std::move(e));
     }
@@ -642,9 +645,14 @@ class AgentImpl final : public Agent {
         }
       } else {
         shipLogs(*client);
-        json::object status = statusJson();
-        std::string states = json::serialize(status["environments"]);
-        if (states != last_states || std::chrono::steady_clock::now() >= next_heartbeat) {
+        bool due = std::chrono::steady_clock::now() >= next_heartbeat;
+        json::object status = statusJson(/*with_memory=*/due);
+        json::array states_only;
+        for (const auto& e : status["environments"].as_array()) {
+          states_only.push_back(json::object{{"id", e.at("id")}, {"state", e.at("state")}});
+        }
+        std::string states = json::serialize(states_only);
+        if (states != last_states || due) {
           HttpResponse response;
           if (post(*client, "/_hearth/agent/v1/heartbeat", status, &response)) {
             last_states = states;

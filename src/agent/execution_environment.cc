@@ -91,6 +91,11 @@ int64_t ExecutionEnvironment::initDurationMs() const {
   return init_duration_ms_;
 }
 
+void ExecutionEnvironment::recordMemory(int64_t resident_bytes) {
+  std::lock_guard lock(mu_);
+  max_memory_bytes_ = std::max(max_memory_bytes_, resident_bytes);
+}
+
 void ExecutionEnvironment::stop() {
   std::lock_guard lock(mu_);
   stopping_ = true;
@@ -332,9 +337,10 @@ void ExecutionEnvironment::onRuntimeResult(const std::string& request_id, Invoke
     end_line = platformRecord("platform.end", fmt::format(R"({{"requestId":"{}"}})", request_id));
     report_line = platformRecord(
         "platform.report",
-        fmt::format(R"({{"requestId":"{}","metrics":{{"durationMs":{:.3f}}},"status":"{}"}})",
-                    request_id, duration_ms,
-                    outcome == InvokeOutcome::kSuccess ? "success" : "error"));
+        fmt::format(
+            R"({{"requestId":"{}","metrics":{{"durationMs":{:.3f},"maxMemoryUsedMB":{}}},"status":"{}"}})",
+            request_id, duration_ms, max_memory_bytes_ / (1024 * 1024),
+            outcome == InvokeOutcome::kSuccess ? "success" : "error"));
     if (!invocation.answered) {
       appendTail(invocation, end_line);
       appendTail(invocation, report_line);

@@ -101,6 +101,8 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   std::string initErrorMessage() const;
   // Milliseconds from construction to the first /next (0 until then).
   int64_t initDurationMs() const;
+  // Records a resident-memory sample of the runtime; reports carry the maximum seen.
+  void recordMemory(int64_t resident_bytes);
 
   static constexpr size_t kMaxParkedPolls = 10000;
   static constexpr size_t kLogTailBytes = 4096;
@@ -134,6 +136,7 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   EnvironmentState state_ = EnvironmentState::kStarting;
   bool stopping_ = false;
   int64_t init_duration_ms_ = 0;
+  int64_t max_memory_bytes_ = 0;
   std::string init_error_type_;
   std::string init_error_message_;
   std::deque<Responder> parked_;    // /next polls waiting for work

@@ -371,6 +371,14 @@ HttpResponse ApiHandler::execute(const HttpRequest& request, const std::string& 
     }
   }
 
+  if (is(0, "_hearth") && is(1, "v1") && is(2, "fleet") && n == 3 && m == "GET" &&
+      deps_.fleet_stats_json) {
+    HttpResponse response = emptyResponse(200, id);
+    response.set("Content-Type", "application/json");
+    response.body = deps_.fleet_stats_json();
+    return response;
+  }
+
   if (is(0, "_hearth") && is(1, "v1") && is(2, "logs") && n == 4 && m == "GET" &&
       deps_.logs != nullptr) {
     auto ref = parseFunctionRef(seg[3], deps_.functions->account());

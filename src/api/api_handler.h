@@ -31,6 +31,8 @@ struct ApiDeps {
   LogStore* logs = nullptr;           // function logs for `hearth logs`
   // The agent protocol (/_hearth/agent/...); runs on the control work queue.
   std::function<HttpResponse(const HttpRequest&)> agent_handler;
+  // Fleet counters for GET /_hearth/v1/fleet (instances, environments, ready environments).
+  std::function<std::string()> fleet_stats_json;
   const SigV4Verifier* verifier = nullptr;
 };
 

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "artifact/encoding.h"
 #include "artifact/zip_writer.h"
@@ -415,6 +416,40 @@ void addClientCommands(CLI::App& app, ClientOptions* options, int* exit_code) {
       *exit_code = 0;
     });
   }
+
+  // logs
+  auto* logs = app.add_subcommand("logs", "Print a function's logs");
+  struct LogsArgs {
+    std::string name;
+    int lines = 100;
+    bool follow = false;
+  };
+  auto la = std::make_shared<LogsArgs>();
+  logs->add_option("name", la->name, "Function name")->required();
+  logs->add_option("--lines", la->lines, "How many of the latest lines to print")
+      ->capture_default_str();
+  logs->add_flag("--follow,-f", la->follow, "Keep printing new lines");
+  logs->callback([=] {
+    std::string base = "/_hearth/v1/logs/" + percentEncode(la->name);
+    auto result = runner->call("GET", base + "?limit=" + std::to_string(la->lines));
+    for (;;) {
+      if (!result.isOk()) {
+        *exit_code = fail(result.status());
+        return;
+      }
+      for (const auto& line : result->at("lines").as_array()) {
+        std::cout << line.as_string().c_str() << "\n";
+      }
+      std::cout.flush();
+      if (!la->follow) {
+        break;
+      }
+      std::string cursor = json::serialize(result->at("cursor"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      result = runner->call("GET", base + "?limit=1000&cursor=" + cursor);
+    }
+    *exit_code = 0;
+  });
 
   // invoke
   auto* invoke = app.add_subcommand("invoke", "Invoke a function and print its response");

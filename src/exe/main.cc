@@ -1,6 +1,8 @@
 // The `hearth` binary: parses flags and wires components together. All logic lives in src/.
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -31,6 +33,15 @@ std::map<std::string, std::string> parseInterpreters(const std::vector<std::stri
     out[spec.substr(0, eq)] = spec.substr(eq + 1);
   }
   return out;
+}
+
+// Servers and agents hold many sockets, pipes and listeners: use the hard file limit.
+void raiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
 }
 
 std::vector<hearth::Credentials> parseAccessKeys(const std::vector<std::string>& specs) {
@@ -127,6 +138,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (agent_cmd->parsed() || up->parsed()) {
+    raiseFileLimit();
   }
   if (agent_cmd->parsed()) {
     try {

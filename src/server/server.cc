@@ -117,6 +117,11 @@ class ServerImpl final : public Server {
     deps.agent_handler = [fleet](const HttpRequest& request) {
       return fleet->handleAgentRequest(request);
     };
+    deps.fleet_stats_json = [fleet] {
+      FleetManager::Stats stats = fleet->stats();
+      return fmt::format(R"({{"instances":{},"environments":{},"readyEnvironments":{}}})",
+                         stats.instances, stats.environments, stats.ready_environments);
+    };
     deps.verifier = verifier_.get();
     api_ = std::make_unique<ApiHandler>(deps);
 

@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""Hearth data-plane benchmarks. One command: scripts/bench (see bench/README.md).
+
+Measures, in one run on this machine:
+  1. invoke latency (p50, p99) and throughput of a no-op handler through the whole path
+     (client -> API/router -> agent -> runtime) for each shipped runtime, at concurrency 1 and 64,
+     with wrk as the load generator;
+  2. the same Python handler served directly by uWSGI with the same number of worker processes
+     (baseline, same run), and the ratios;
+  3. PublishVersion -> Active time for 3 execution environments;
+  4. the agent's resident memory per idle execution environment (at 1,000 EEs) and the server's
+     resident memory per open client connection (at 1,000 connections).
+"""
+import argparse, base64, io, json, os, re, signal, socket, statistics, subprocess, sys, tempfile
+import time, urllib.request, zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HEARTH = os.environ.get("HEARTH_BIN", os.path.join(ROOT, "build", "bin", "hearth"))
+ACCOUNT = "123456789012"
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
+
+
+def call(endpoint, method, path, body=None, headers=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(endpoint + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            raw = r.read()
+            return r.status, (json.loads(raw) if raw else {})
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        return e.code, (json.loads(raw) if raw else {})
+
+
+def make_zip(files):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, (data, mode) in files.items():
+            info = zipfile.ZipInfo(name); info.external_attr = (mode & 0xFFFF) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+PY_NOOP = "def handler(event, context):\n    return {'ok': True}\n"
+NODE_NOOP = "export const handler = async (event) => ({ ok: true });\n"
+PROVIDED_NOOP = """#!/usr/bin/env python3
+import http.client, os, threading
+host, port = os.environ['AWS_LAMBDA_RUNTIME_API'].split(':')
+def worker():
+    c = http.client.HTTPConnection(host, int(port))
+    while True:
+        c.request('GET', '/2018-06-01/runtime/invocation/next'); r = c.getresponse(); r.read()
+        rid = r.getheader('Lambda-Runtime-Aws-Request-Id')
+        c.request('POST', f'/2018-06-01/runtime/invocation/{rid}/response', body=b'{"ok":true}')
+        c.getresponse().read()
+n = int(os.environ.get('AWS_LAMBDA_MAX_CONCURRENCY', '1'))
+for _ in range(n - 1):
+    threading.Thread(target=worker, daemon=True).start()
+worker()
+"""
+IDLE_BOOTSTRAP = """#!/bin/bash
+exec 3<>/dev/tcp/${AWS_LAMBDA_RUNTIME_API%:*}/${AWS_LAMBDA_RUNTIME_API#*:}
+printf 'GET /2018-06-01/runtime/invocation/next HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3
+read -r line <&3
+"""
+
+
+class Server:
+    def __init__(self, extra=()):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="hearth-bench-")
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.log = open(os.path.join(self.dir, "server.log"), "w")
+        self.proc = subprocess.Popen([HEARTH, "up", "--listen", f"127.0.0.1:{self.port}",
+                                      "--data-dir", os.path.join(self.dir, "data"),
+                                      "--log-level", "warn", *extra],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(200):
+            try:
+                if call(self.endpoint, "GET", "/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def provider(self, name, subnets=("zone-a", "zone-b", "zone-c"), max_vcpu=64):
+        status, out = call(self.endpoint, "POST", "/2025-11-30/capacity-providers", {
+            "CapacityProviderName": name, "VpcConfig": {"SubnetIds": list(subnets)},
+            "PermissionsConfig": {"CapacityProviderOperatorRoleArn": f"arn:aws:iam::{ACCOUNT}:role/op"},
+            "CapacityProviderScalingConfig": {"MaxVCpuCount": max_vcpu}})
+        assert status == 202, out
+        return out["CapacityProvider"]["CapacityProviderArn"]
+
+    def function(self, name, runtime, handler, zip_b64, cp_arn, concurrency, memory=2048):
+        status, out = call(self.endpoint, "POST", "/2015-03-31/functions", {
+            "FunctionName": name, "Runtime": runtime, "Handler": handler,
+            "Role": f"arn:aws:iam::{ACCOUNT}:role/r", "MemorySize": memory, "Timeout": 30,
+            "Code": {"ZipFile": zip_b64},
+            "CapacityProviderConfig": {"LambdaManagedInstancesCapacityProviderConfig": {
+                "CapacityProviderArn": cp_arn, "PerExecutionEnvironmentMaxConcurrency": concurrency}}})
+        assert status == 201, out
+
+    def publish(self, name):
+        status, out = call(self.endpoint, "POST", f"/2015-03-31/functions/{name}/versions", {})
+        assert status == 201, out
+        return out["Version"]
+
+    def scale(self, name, version, n):
+        status, out = call(self.endpoint, "PUT",
+                           f"/2025-11-30/functions/{name}/function-scaling-config?Qualifier={version}",
+                           {"FunctionScalingConfig": {"MinExecutionEnvironments": n,
+                                                      "MaxExecutionEnvironments": n}})
+        assert status == 202, out
+
+    def wait_active(self, name, version, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            status, out = call(self.endpoint, "GET",
+                               f"/2015-03-31/functions/{name}/configuration?Qualifier={version}")
+            if out.get("State") == "Active":
+                return
+            if out.get("State") == "Failed":
+                raise RuntimeError(f"{name}:{version} failed: {out.get('StateReason')}")
+            time.sleep(0.01)
+        raise RuntimeError(f"{name}:{version} not Active in time")
+
+
+def wrk(url, connections, seconds):
+    out = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections),
+                          "-d", f"{seconds}s", "--latency", "-s", os.path.join(ROOT, "bench", "post.lua"),
+                          url], capture_output=True, text=True, check=True).stdout
+    def ms(label):
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"p50_ms": ms("50"), "p99_ms": ms("99"), "rps": rps,
+            "non2xx": int(errors.group(1)) if errors else 0}
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def agent_pids(port):
+    out = subprocess.run(["pgrep", "-f", f"hearth agent --server http://127.0.0.1:{port} "],
+                         capture_output=True, text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+def bench_invoke(args, results):
+    server = Server(["--router-queue-wait-ms", "2000"])
+    try:
+        cp = server.provider("bench", max_vcpu=64)
+        functions = {
+            "python": ("python3.13", "app.handler", make_zip({"app.py": (PY_NOOP, 0o644)})),
+            "node": ("nodejs22.x", "index.handler", make_zip({"index.mjs": (NODE_NOOP, 0o644)})),
+            "provided": ("provided.al2023", "noop", make_zip({"bootstrap": (PROVIDED_NOOP, 0o755)})),
+        }
+        for runtime, (rt, handler, code) in functions.items():
+            name = f"noop-{runtime}"
+            server.function(name, rt, handler, code, cp, args.workers)
+            version = server.publish(name)
+            server.wait_active(name, version)
+            server.scale(name, version, 1)  # one EE: `workers` processes/threads, like uWSGI
+            time.sleep(1.0)
+            url = f"{server.endpoint}/2015-03-31/functions/{name}/invocations?Qualifier={version}"
+            wrk(url, 4, 1)  # warm-up
+            for c in (1, 64):
+                results[f"hearth-{runtime}-c{c}"] = wrk(url, c, args.seconds)
+                print(f"  hearth {runtime:8s} c={c:<3d} {results[f'hearth-{runtime}-c{c}']}", flush=True)
+    finally:
+        server.stop()
+
+    port = free_port()
+    uwsgi = subprocess.Popen(["uwsgi", "--http-socket", f"127.0.0.1:{port}", "--plugin", "python3",
+                              "--wsgi-file", os.path.join(ROOT, "bench", "uwsgi_app.py"),
+                              "--processes", str(args.workers), "--master", "--disable-logging",
+                              "--die-on-term"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close(); break
+            except OSError:
+                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/"
+        wrk(url, 4, 1)
+        for c in (1, 64):
+            results[f"uwsgi-python-c{c}"] = wrk(url, c, args.seconds)
+            print(f"  uwsgi  python   c={c:<3d} {results[f'uwsgi-python-c{c}']}", flush=True)
+    finally:
+        uwsgi.send_signal(signal.SIGTERM); uwsgi.wait(timeout=30)
+
+
+def bench_publish(args, results):
+    server = Server()
+    try:
+        cp = server.provider("publish", max_vcpu=64)
+        times = []
+        for i in range(args.publish_runs):
+            name = f"pub-{i}"
+            server.function(name, "python3.13", "app.handler",
+                            make_zip({"app.py": (PY_NOOP, 0o644)}), cp, 4)
+            start = time.perf_counter()
+            version = server.publish(name)
+            server.wait_active(name, version)
+            times.append((time.perf_counter() - start) * 1000)
+        results["publish_to_active_ms"] = {"runs": [round(t) for t in times],
+                                           "median": round(statistics.median(times)),
+                                           "first_with_instance_launch": round(times[0])}
+        print(f"  publish -> Active (3 EEs): {results['publish_to_active_ms']}", flush=True)
+    finally:
+        server.stop()
+
+
+def bench_memory(args, results):
+    server = Server(["--instance-catalog", os.path.join(ROOT, "bench", "catalog-bench.json")])
+    try:
+        cp = server.provider("mem", subnets=("zone-a",), max_vcpu=15000)
+        server.function("idle", "provided.al2023", "idle",
+                        make_zip({"bootstrap": (IDLE_BOOTSTRAP, 0o755)}), cp, 1)
+        version = server.publish("idle")
+        server.scale("idle", version, 10)
+        server.wait_active("idle", version, timeout=120)
+        time.sleep(2)
+        pids = agent_pids(server.port)
+        base = sum(rss_kib(p) for p in pids)
+        server.scale("idle", version, args.environments)
+        deadline = time.time() + 300
+        ready = 0
+        while time.time() < deadline:
+            time.sleep(1)
+            ready = call(server.endpoint, "GET", "/_hearth/v1/fleet")[1].get("readyEnvironments", 0)
+            if ready >= args.environments:
+                break
+        time.sleep(2)
+        pids = agent_pids(server.port)
+        full = sum(rss_kib(p) for p in pids)
+        per_ee = (full - base) / max(1, args.environments - 10)
+        results["agent_rss_per_idle_ee_kib"] = {"environments": ready, "agents": len(pids),
+                                                "agent_rss_kib_at_10": base,
+                                                f"agent_rss_kib_at_{args.environments}": full,
+                                                "per_ee_kib": round(per_ee, 1)}
+        print(f"  agent memory: {results['agent_rss_per_idle_ee_kib']}", flush=True)
+
+        before = rss_kib(server.proc.pid)
+        socks = []
+        for _ in range(args.connections):
+            s = socket.create_connection(("127.0.0.1", server.port))
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            socks.append(s)
+        for s in socks:
+            s.recv(4096)
+        time.sleep(1)
+        after = rss_kib(server.proc.pid)
+        results["server_rss_per_connection_kib"] = {
+            "connections": len(socks), "before_kib": before, "after_kib": after,
+            "per_connection_kib": round((after - before) / len(socks), 2)}
+        print(f"  router memory: {results['server_rss_per_connection_kib']}", flush=True)
+        for s in socks:
+            s.close()
+    finally:
+        server.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=5, help="wrk duration per point")
+    parser.add_argument("--workers", type=int, default=64,
+                        help="worker processes: Hearth PerExecutionEnvironmentMaxConcurrency and uWSGI --processes")
+    parser.add_argument("--publish-runs", type=int, default=5)
+    parser.add_argument("--environments", type=int, default=1000)
+    parser.add_argument("--connections", type=int, default=1000)
+    parser.add_argument("--only", choices=["invoke", "publish", "memory"], action="append")
+    parser.add_argument("--json", help="write results to this file")
+    args = parser.parse_args()
+    results = {}
+    todo = args.only or ["invoke", "publish", "memory"]
+    if "invoke" in todo:
+        print("invoke latency and throughput (wrk):", flush=True); bench_invoke(args, results)
+    if "publish" in todo:
+        print("publish:", flush=True); bench_publish(args, results)
+    if "memory" in todo:
+        print("memory:", flush=True); bench_memory(args, results)
+    if "hearth-python-c1" in results and "uwsgi-python-c1" in results:
+        h1, u1 = results["hearth-python-c1"], results["uwsgi-python-c1"]
+        h64, u64 = results["hearth-python-c64"], results["uwsgi-python-c64"]
+        results["summary"] = {
+            "added_p50_ms_c1": round(h1["p50_ms"] - u1["p50_ms"], 3),
+            "throughput_ratio_c64_hearth_over_uwsgi": round(h64["rps"] / u64["rps"], 2),
+            "p50_ratio_c1": round(h1["p50_ms"] / u1["p50_ms"], 2),
+        }
+        print(f"summary: {results['summary']}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
