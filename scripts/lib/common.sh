@@ -34,14 +34,18 @@ install_apt_packages() {
   fi
 }
 
-# Installs the pinned npm test clients (test/compat/package-lock.json) unless already current.
+# Installs the pinned npm test clients from their lockfiles unless already current:
+# test/compat (AWS SDK for JavaScript) and test/ric (the official Node runtime client, whose
+# install compiles a native addon against the system Node headers).
 install_npm_clients() {
-  local dir="$HEARTH_ROOT/test/compat"
-  local stamp="$dir/node_modules/.package-lock.json"
-  if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
-    log "installing npm test clients from test/compat/package-lock.json"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  fi
+  local dir stamp
+  for dir in "$HEARTH_ROOT/test/compat" "$HEARTH_ROOT/test/ric"; do
+    stamp="$dir/node_modules/.package-lock.json"
+    if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
+      log "installing npm packages from ${dir#$HEARTH_ROOT/}/package-lock.json"
+      (cd "$dir" && npm_config_nodedir=/usr npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+  done
 }
 
 # Configures (once) and builds a CMake preset with two jobs.
