@@ -53,6 +53,12 @@ Status functionNotFound(const AccountContext& account, std::string_view name,
   return Status(StatusCode::kNotFound, "Function not found: " + arn);
 }
 
+Status revisionMismatch() {
+  return Status(StatusCode::kPreconditionFailed,
+                "The Revision Id provided does not match the latest Revision Id. Call the "
+                "GetFunction/GetAlias API to retrieve the latest Revision Id");
+}
+
 Status concurrentModification() {
   return conflict(
       "The operation cannot be performed at this time. An update is in progress for resource: "
@@ -535,9 +541,7 @@ Result<json::object> FunctionRegistry::updateFunctionCode(std::string_view funct
   }
   HEARTH_ASSIGN_OR_RETURN(FunctionRecord check, loadFunction(ref.name));
   if (revision && *revision != stringMember(check.latest, "RevisionId")) {
-    return Status(StatusCode::kPreconditionFailed,
-                  "The Revision Id provided does not match the latest Revision Id. Call the "
-                  "GetFunction/GetAlias API to retrieve the latest Revision Id");
+    return revisionMismatch();
   }
   if (publish_to && capacityProviderOf(check.latest).empty()) {
     return invalidParameter(
@@ -592,9 +596,7 @@ Result<json::object> FunctionRegistry::updateFunctionConfiguration(std::string_v
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
     HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
     if (revision && *revision != stringMember(fn.latest, "RevisionId")) {
-      return Status(StatusCode::kPreconditionFailed,
-                    "The Revision Id provided does not match the latest Revision Id. Call the "
-                    "GetFunction/GetAlias API to retrieve the latest Revision Id");
+      return revisionMismatch();
     }
     std::string old_cp = capacityProviderOf(fn.latest);
     HEARTH_RETURN_IF_ERROR(applyConfiguration(request, false, account_, providers_, &fn.latest));
@@ -776,9 +778,7 @@ Result<json::object> FunctionRegistry::publishVersion(std::string_view function,
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
     HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
     if (revision && *revision != stringMember(fn.latest, "RevisionId")) {
-      return Status(StatusCode::kPreconditionFailed,
-                    "The Revision Id provided does not match the latest Revision Id. Call the "
-                    "GetFunction/GetAlias API to retrieve the latest Revision Id");
+      return revisionMismatch();
     }
     std::string current_sha = stringMember(fn.latest, "CodeSha256");
     if (sha && *sha != current_sha) {
@@ -986,9 +986,7 @@ Result<json::object> FunctionRegistry::updateAlias(std::string_view function,
     HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
     HEARTH_ASSIGN_OR_RETURN(json::object alias, getAlias(function, alias_name));
     if (revision && *revision != stringMember(alias, "RevisionId")) {
-      return Status(StatusCode::kPreconditionFailed,
-                    "The Revision Id provided does not match the latest Revision Id. Call the "
-                    "GetFunction/GetAlias API to retrieve the latest Revision Id");
+      return revisionMismatch();
     }
     if (version) {
       if (*version != kLatest) {
