@@ -22,6 +22,7 @@ import ctypes
 import datetime
 import decimal
 import http.client
+import socket
 import importlib
 import io
 import json
@@ -63,6 +64,7 @@ class _InvokeState:
 
     request_id = None
     tenant_id = None
+    trace_set = False  # whether _X_AMZN_TRACE_ID is currently in os.environ
 
 
 class _LineSink:
@@ -302,8 +304,31 @@ class RuntimeAPIError(Exception):
     pass
 
 
+class _Headers(dict):
+    """Response headers keyed by lower-case name; get() is case-insensitive."""
+
+    def get(self, name, default=None):
+        return dict.get(self, name.lower(), default)
+
+
+class _Response:
+    __slots__ = ("status", "headers", "will_close")
+
+    def __init__(self, status, headers, will_close):
+        self.status = status
+        self.headers = headers
+        self.will_close = will_close
+
+    def getheader(self, name, default=None):
+        return self.headers.get(name, default)
+
+
 class RuntimeAPIClient:
-    """One persistent HTTP/1.1 connection to the Runtime API (no timeout)."""
+    """One persistent HTTP/1.1 connection to the Runtime API (no timeout).
+
+    A minimal client on a raw socket: the Runtime API always answers with Content-Length, and
+    http.client's general-purpose parsing costs more than the handler on small invocations.
+    """
 
     def __init__(self, address):
         host, _, port = address.rpartition(":")
@@ -311,33 +336,76 @@ class RuntimeAPIClient:
             raise RuntimeAPIError("invalid AWS_LAMBDA_RUNTIME_API %r" % address)
         self.host = host.strip("[]")
         self.port = int(port)
-        self.conn = None
+        self.sock = None
+        self.buffer = b""
+        self.host_header = ("Host: %s:%d\r\n" % (self.host, self.port)).encode()
 
-    def _connection(self):
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection(self.host, self.port)
-        return self.conn
+    def _connect(self):
+        if self.sock is None:
+            self.sock = socket.create_connection((self.host, self.port))
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.buffer = b""
+        return self.sock
 
     def close(self):
-        if self.conn is not None:
+        if self.sock is not None:
             try:
-                self.conn.close()
-            except Exception:
+                self.sock.close()
+            except OSError:
                 pass
-            self.conn = None
+            self.sock = None
+            self.buffer = b""
+
+    def _read_until(self, sock, marker):
+        while True:
+            at = self.buffer.find(marker)
+            if at >= 0:
+                return at
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("Runtime API closed the connection")
+            self.buffer += chunk
 
     def request(self, method, path, body=None, headers=None):
-        conn = self._connection()
+        sock = self._connect()
         try:
-            conn.request(method, API_PREFIX + path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            data = resp.read()
-        except (OSError, http.client.HTTPException):
+            head = [("%s %s%s HTTP/1.1\r\n" % (method, API_PREFIX, path)).encode(), self.host_header]
+            if headers:
+                for name, value in headers.items():
+                    head.append(("%s: %s\r\n" % (name, value)).encode())
+            if body is not None:
+                if isinstance(body, str):
+                    body = body.encode()
+                head.append(b"Content-Length: %d\r\n" % len(body))
+            head.append(b"\r\n")
+            if body:
+                head.append(body)
+            sock.sendall(b"".join(head))
+            end = self._read_until(sock, b"\r\n\r\n")
+            lines = self.buffer[:end].decode("latin-1").split("\r\n")
+            self.buffer = self.buffer[end + 4:]
+            status = int(lines[0].split(" ", 2)[1])
+            parsed = _Headers()
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                parsed[name.strip().lower()] = value.strip()
+            length = int(parsed.get("content-length", "0") or 0)
+            while len(self.buffer) < length:
+                chunk = sock.recv(max(65536, length - len(self.buffer)))
+                if not chunk:
+                    raise ConnectionError("Runtime API closed the connection")
+                self.buffer += chunk
+            data = self.buffer[:length]
+            self.buffer = self.buffer[length:]
+        except (OSError, ValueError, IndexError) as e:
             self.close()
-            raise
-        if resp.will_close:
+            if isinstance(e, OSError):
+                raise
+            raise ConnectionError("malformed Runtime API response: %s" % e)
+        will_close = parsed.get("connection", "").lower() == "close"
+        if will_close:
             self.close()
-        return resp.status, resp, data
+        return status, _Response(status, parsed, will_close), data
 
     def post(self, path, body, headers):
         """POST with one retry on a fresh connection if the kept-alive one failed."""
@@ -643,8 +711,10 @@ def handle_invocation(client, handler, headers, body):
     trace_id = headers.get("Lambda-Runtime-Trace-Id")
     if trace_id:
         os.environ["_X_AMZN_TRACE_ID"] = trace_id
-    else:
+        _InvokeState.trace_set = True
+    elif _InvokeState.trace_set:
         os.environ.pop("_X_AMZN_TRACE_ID", None)
+        _InvokeState.trace_set = False
     path = "/invocation/%s" % request_id
     try:
         try:
