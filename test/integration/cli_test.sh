@@ -32,6 +32,21 @@ expect_output "function publish" "fn-zip +1 " h function publish fn-zip
 expect_output "function publish latest-published" "fn-dir +\\\$LATEST.PUBLISHED" \
   h function publish fn-dir --latest-published
 expect_output "function get qualifier" '"Version":"1"' h --output json function get fn-zip --qualifier 1
+wait_active() {
+  for _ in $(seq 1 100); do
+    if h --output json function get "$1" --qualifier "$2" | grep -q '"State":"Active"'; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+check "published version becomes Active" wait_active fn-dir '$LATEST.PUBLISHED'
+expect_output "invoke unqualified runs \$LATEST.PUBLISHED" '"ok": ?true' h invoke fn-dir --payload '{"a":1}'
+expect_output "invoke --output json reports the executed version" '"ExecutedVersion":"\$LATEST.PUBLISHED"' \
+  h --output json invoke fn-dir
+sleep 1.5  # agents ship logs to the server in the background
+expect_output "logs show platform records" 'platform.report' h logs fn-dir --lines 20
 check "invoke dry run" h invoke fn-zip --qualifier 1 --invocation-type DryRun
 expect_failure "invoke event is not yet supported" "not yet supported" h invoke fn-zip --invocation-type Event
 expect_failure "capacity-provider delete in use" "ResourceConflictException" h capacity-provider delete pool-1
