@@ -15,6 +15,9 @@
 #include "controlplane/capacity_providers.h"
 #include "controlplane/functions.h"
 #include "controlplane/tags.h"
+#include "net/async_http_client.h"
+#include "net/event_loop.h"
+#include "router/router.h"
 #include "store/memory_store.h"
 
 namespace hearth {
@@ -160,6 +163,60 @@ TEST_F(ApiHandlerTest, BodyLimitsDependOnOperation) {
   HttpResponse too_large = ApiHandler::transportErrorResponse(TransportError::kBodyTooLarge);
   EXPECT_EQ(too_large.status, 413);
   EXPECT_EQ(*too_large.header("X-Amzn-ErrorType"), "RequestTooLargeException");
+}
+
+// Static stability: a synchronous invoke is served from the router's routing table without the
+// Store or the control-plane work queue, so it keeps working while those are stuck.
+TEST_F(ApiHandlerTest, InvokesFlowWhileTheControlPlaneIsStuck) {
+  auto agent = std::move(HttpServer::create({}, [](HttpRequest request, Responder respond) {
+                 HttpResponse response;
+                 response.set("X-Hearth-Outcome", "success");
+                 response.body = "echo:" + request.body;
+                 respond(std::move(response));
+               })).value();
+  agent->start();
+  auto client = AsyncHttpClient::create({});
+  auto loop = EventLoop::create(1);
+  Router router(RouterOptions{}, client.get(), loop.get(), "token");
+  RoutingTable table;
+  VersionRoute& route = table.functions["fn"].versions["1"];
+  route.function_name = "fn";
+  route.version = "1";
+  route.slots.push_back(router.slotFor("ee-1", "127.0.0.1", agent->port(), 4));
+  router.publish(std::move(table));
+
+  // Wedge the only control-plane worker and fill its queue.
+  std::mutex gate;
+  std::unique_lock hold(gate);
+  std::promise<void> started;
+  WorkQueue stuck(1, 1);
+  ASSERT_TRUE(stuck.trySubmit([&] {
+    started.set_value();
+    std::lock_guard wait(gate);
+  }));
+  started.get_future().wait();
+  ASSERT_TRUE(stuck.trySubmit([] {}));
+
+  ApiDeps deps;
+  deps.functions = functions_.get();
+  deps.providers = providers_.get();
+  deps.tags = tags_.get();
+  deps.control_work = &stuck;
+  deps.router = &router;
+  ApiHandler handler(deps);
+  handler.setReady(true);
+  auto response =
+      call(handler, request("POST", "/2015-03-31/functions/fn/invocations?Qualifier=1", "{}"));
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.body, "echo:{}");
+  EXPECT_EQ(*response.header("X-Amz-Executed-Version"), "1");
+  // Control-plane calls, by contrast, are shed while the queue is full.
+  EXPECT_EQ(call(handler, request("GET", "/2015-03-31/functions/")).status, 429);
+  hold.unlock();
+  stuck.drain();
+  client->shutdown();
+  loop->stop();
+  agent->drain(std::chrono::milliseconds(100));
 }
 
 }  // namespace

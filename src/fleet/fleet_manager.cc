@@ -335,6 +335,8 @@ void FleetManager::reconcile() {
       for (auto& [id, env] : environments_) {
         if (env.function != d.function || env.version != d.version)
           continue;
+        if (env.spec_json != d.spec_json)
+          continue;  // runs an older publish of this version ($LATEST.PUBLISHED): replaced below
         if (env.state == EnvState::kFailed)
           failed = &env;
         if (env.state != EnvState::kFailed && env.state != EnvState::kGone)
@@ -360,13 +362,23 @@ void FleetManager::reconcile() {
       if (d.state == "Pending" && ready >= d.count) {
         state_changes.push_back({d.function, d.version, "Active", "", ""});
       }
+      if (ready >= d.count) {
+        // The new publish is serving: retire environments of the previous one.
+        for (auto& [id, env] : environments_) {
+          if (env.function == d.function && env.version == d.version &&
+              env.spec_json != d.spec_json && env.state != EnvState::kGone) {
+            env.state = EnvState::kGone;
+          }
+        }
+      }
       if (live < d.count) {
-        placeMissing(d, live, d.count - live);
+        placeMissing(d, d.count - live);
         // A version that cannot get its environments within MaxVCpuCount fails (Pending only).
         int placed = 0;
         for (const auto& [id, env] : environments_) {
           if (env.function == d.function && env.version == d.version &&
-              env.state != EnvState::kFailed && env.state != EnvState::kGone) {
+              env.spec_json == d.spec_json && env.state != EnvState::kFailed &&
+              env.state != EnvState::kGone) {
             ++placed;
           }
         }
@@ -384,8 +396,8 @@ void FleetManager::reconcile() {
           if (surplus == 0)
             break;
           if (env.function == d.function && env.version == d.version &&
-              env.state != EnvState::kReady && env.state != EnvState::kGone &&
-              env.state != EnvState::kFailed) {
+              env.spec_json == d.spec_json && env.state != EnvState::kReady &&
+              env.state != EnvState::kGone && env.state != EnvState::kFailed) {
             env.state = EnvState::kGone;
             --surplus;
           }
@@ -394,7 +406,7 @@ void FleetManager::reconcile() {
           if (surplus == 0)
             break;
           if (env.function == d.function && env.version == d.version &&
-              env.state == EnvState::kReady) {
+              env.spec_json == d.spec_json && env.state == EnvState::kReady) {
             env.state = EnvState::kGone;
             --surplus;
           }
@@ -494,7 +506,7 @@ void FleetManager::reconcile() {
 }
 
 // REQUIRES: mu_ held.
-void FleetManager::placeMissing(const DesiredVersion& d, int live, int missing) {
+void FleetManager::placeMissing(const DesiredVersion& d, int missing) {
   PlacementRequest request;
   request.size = d.size;
   request.count = missing;
@@ -517,15 +529,14 @@ void FleetManager::placeMissing(const DesiredVersion& d, int live, int missing) 
     capacities.push_back(capacity);
   }
   for (const auto& [eid, env] : environments_) {
-    if (env.function == d.function && env.version == d.version && env.state != EnvState::kGone &&
-        env.state != EnvState::kFailed) {
+    if (env.function == d.function && env.version == d.version && env.spec_json == d.spec_json &&
+        env.state != EnvState::kGone && env.state != EnvState::kFailed) {
       auto inst = instances_.find(env.instance_id);
       if (inst != instances_.end()) {
         ++request.existing_per_zone[inst->second.zone];
       }
     }
   }
-  (void)live;
   auto type = chooseInstanceType(catalog_, d.requirements, d.size,
                                  options_.preferred_environments_per_instance);
   if (!type) {
@@ -668,7 +679,9 @@ void FleetManager::publishRoutes() {
       route.slots.push_back(
           router_->slotFor(env.id, inst->second.host, inst->second.port, env.max_concurrency));
     }
-    if (state == "Active") {
+    // A Pending version with ready environments is a republish ($LATEST.PUBLISHED) rolling
+    // over, or a first publish half-way there: serve from what is ready.
+    if (state == "Active" || !route.slots.empty()) {
       fn.versions.emplace(mv.version, std::move(route));
     }
   }

@@ -114,7 +114,7 @@ class FleetManager {
   void loop();
   void reconcile();
   std::vector<DesiredVersion> readDesired();
-  void placeMissing(const DesiredVersion& desired, int live, int missing);
+  void placeMissing(const DesiredVersion& desired, int missing);
   void sendEnvironment(Environment& env, const Instance& instance);
   void stopEnvironment(const Environment& env);
   void publishRoutes();
