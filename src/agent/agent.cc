@@ -11,7 +11,9 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 
@@ -148,6 +150,69 @@ Result<EnvironmentSpec> parseSpec(const std::string& id, const std::string& body
   }
   return spec;
 }
+
+// Above these an EE refuses new invocations (the router retries another EE), as LMI's agent does.
+constexpr double kMemoryPressure = 0.95;  // of the function's MemorySize
+constexpr double kCpuPressure = 0.97;     // of the EE's vCPU budget, over the last heartbeat
+
+// CPU time of process groups, sampled from /proc once per heartbeat: one pass over /proc for
+// every EE, since a runtime's work may run in child processes (Python workers).
+class CpuSampler {
+ public:
+  void sample() {
+    auto now = std::chrono::steady_clock::now();
+    std::unordered_map<int, uint64_t> ticks;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.empty() || name[0] < '0' || name[0] > '9') {
+        continue;
+      }
+      std::ifstream in(entry.path() / "stat");
+      std::string line;
+      if (!std::getline(in, line)) {
+        continue;
+      }
+      size_t close = line.rfind(')');
+      if (close == std::string::npos) {
+        continue;
+      }
+      // Fields after the command: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+      // cmajflt utime stime ...
+      std::istringstream fields(line.substr(close + 2));
+      std::string state;
+      long ppid = 0, pgrp = 0, session = 0, tty = 0, tpgid = 0;
+      unsigned long flags = 0, minflt = 0, cminflt = 0, majflt = 0, cmajflt = 0, utime = 0,
+                    stime = 0;
+      fields >> state >> ppid >> pgrp >> session >> tty >> tpgid >> flags >> minflt >> cminflt >>
+          majflt >> cmajflt >> utime >> stime;
+      ticks[static_cast<int>(pgrp)] += utime + stime;
+    }
+    double seconds = std::chrono::duration<double>(now - last_at_).count();
+    utilisation_.clear();
+    if (seconds > 0 && last_at_.time_since_epoch().count() != 0) {
+      double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
+      for (const auto& [group, total] : ticks) {
+        auto previous = last_.find(group);
+        if (previous != last_.end() && total >= previous->second) {
+          utilisation_[group] = static_cast<double>(total - previous->second) / hz / seconds;
+        }
+      }
+    }
+    last_ = std::move(ticks);
+    last_at_ = now;
+  }
+  // Fraction of `vcpus` the process group led by `pid` used over the last interval.
+  double utilisation(int pid, int vcpus) const {
+    auto it = utilisation_.find(pid);
+    return it == utilisation_.end() ? 0.0 : it->second / std::max(1, vcpus);
+  }
+
+ private:
+  std::unordered_map<int, uint64_t> last_;
+  std::unordered_map<int, double> utilisation_;
+  std::chrono::steady_clock::time_point last_at_{};
+};
 
 class AgentImpl;
 
@@ -604,6 +669,9 @@ class AgentImpl final : public Agent {
   json::object statusJson(bool with_memory = true) {
     json::array envs;
     std::lock_guard lock(mu_);
+    if (with_memory) {
+      cpu_.sample();
+    }
     for (const auto& [id, env] : environments_) {
       std::string state(environmentStateName(env->ee->state()));
       json::object e{{"id", id},
@@ -622,6 +690,15 @@ class AgentImpl final : public Agent {
         int64_t rss = env->sandbox->residentBytes();
         env->ee->recordMemory(rss);
         e["residentBytes"] = rss;
+        double cpu = cpu_.utilisation(env->sandbox->pid(), env->spec.vcpus);
+        e["cpuUtilization"] = cpu;
+        std::string pressure;
+        if (rss > env->spec.memory_mb * 1024 * 1024 * kMemoryPressure) {
+          pressure = "memory";
+        } else if (cpu > kCpuPressure) {
+          pressure = "cpu";
+        }
+        env->ee->setPressure(pressure);
       }
       envs.push_back(std::move(e));
     }
@@ -742,6 +819,7 @@ class AgentImpl final : public Agent {
   std::unordered_map<std::string, std::shared_ptr<ManagedEnvironment>> environments_;
   std::unordered_map<uint64_t, ExecutionEnvironmentPtr> by_listener_;
 
+  CpuSampler cpu_;  // guarded by mu_
   std::mutex code_mu_;
   std::mutex log_mu_;
   std::deque<json::object> logs_;

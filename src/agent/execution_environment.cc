@@ -96,6 +96,11 @@ void ExecutionEnvironment::recordMemory(int64_t resident_bytes) {
   max_memory_bytes_ = std::max(max_memory_bytes_, resident_bytes);
 }
 
+void ExecutionEnvironment::setPressure(std::string reason) {
+  std::lock_guard lock(mu_);
+  pressure_ = std::move(reason);
+}
+
 void ExecutionEnvironment::stop() {
   std::lock_guard lock(mu_);
   stopping_ = true;
@@ -269,6 +274,8 @@ void ExecutionEnvironment::invoke(InvokeRequest request, InvokeCallback done) {
     refusal = "starting";
   } else if (static_cast<int>(invocations_.size()) >= identity_.max_concurrency) {
     refusal = "concurrency";
+  } else if (!pressure_.empty() && !invocations_.empty()) {
+    refusal = pressure_.c_str();  // an idle EE still takes work, so a lone EE never starves
   } else if (invocations_.contains(request.request_id)) {
     refusal = "duplicate";
   }

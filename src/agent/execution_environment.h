@@ -103,6 +103,9 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   int64_t initDurationMs() const;
   // Records a resident-memory sample of the runtime; reports carry the maximum seen.
   void recordMemory(int64_t resident_bytes);
+  // Marks the EE as over a resource threshold ("cpu" or "memory"; "" clears it). While marked,
+  // new invocations are refused with that reason so the router tries another EE.
+  void setPressure(std::string reason);
 
   static constexpr size_t kMaxParkedPolls = 10000;
   static constexpr size_t kLogTailBytes = 4096;
@@ -137,6 +140,7 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   bool stopping_ = false;
   int64_t init_duration_ms_ = 0;
   int64_t max_memory_bytes_ = 0;
+  std::string pressure_;  // non-empty: refuse new invocations for this reason
   std::string init_error_type_;
   std::string init_error_message_;
   std::deque<Responder> parked_;    // /next polls waiting for work

@@ -181,3 +181,24 @@ TEST_F(ExecutionEnvironmentTest, TailCollectsTheInvocationsOwnLines) {
 
 }  // namespace
 }  // namespace hearth
+
+namespace hearth {
+namespace {
+
+TEST_F(ExecutionEnvironmentTest, PressureRefusesNewWorkButNeverStarvesAnIdleEnvironment) {
+  auto ee = make(4);
+  auto p1 = next(*ee);
+  ee->setPressure("memory");
+  auto first = invoke(*ee, "a");  // idle: accepted despite pressure
+  EXPECT_FALSE(*first);
+  auto second = invoke(*ee, "b");
+  ASSERT_TRUE(*second);
+  EXPECT_EQ((*second)->outcome, InvokeOutcome::kRefused);
+  EXPECT_EQ((*second)->refusal, "memory");
+  ee->setPressure("");
+  auto third = invoke(*ee, "c");
+  EXPECT_FALSE(*third);
+}
+
+}  // namespace
+}  // namespace hearth
