@@ -165,6 +165,7 @@ int main(int argc, char** argv) {
     int signal_number = 0;
     sigwait(&signals, &signal_number);
     (*started)->drain();
+    launcher.reset();  // reaps the runtimes while the agent that gets their exit callbacks lives
     return 0;
   }
   if (!up->parsed()) {

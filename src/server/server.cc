@@ -197,8 +197,10 @@ class ServerImpl final : public Server {
     if (fleet_) {
       fleet_->stop();
     }
-    instances_.reset();
+    // The launcher first: it kills and reaps the agents while the provider (whose exit callbacks
+    // it runs) is still alive.
     launcher_.reset();
+    instances_.reset();
     if (agent_client_) {
       agent_client_->shutdown();
     }
