@@ -91,13 +91,18 @@ export function assertTimestamp(value, what = 'timestamp') {
   assert.ok(!Number.isNaN(Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))), `${what} parses: ${value}`);
 }
 
-export function makeClient(endpoint) {
+/**
+ * An SDK client for `endpoint` with dummy credentials and no retries.
+ * @param {string} endpoint
+ * @param {{requestTimeout?: number, connectionTimeout?: number}} [opts] per-request bounds (ms)
+ */
+export function makeClient(endpoint, { requestTimeout = 60_000, connectionTimeout = 5_000 } = {}) {
   return new LambdaClient({
     endpoint,
     region: REGION,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     maxAttempts: 1,
-    requestHandler: { requestTimeout: 60_000, connectionTimeout: 5_000 },
+    requestHandler: { requestTimeout, connectionTimeout },
   });
 }
 

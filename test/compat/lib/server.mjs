@@ -6,7 +6,7 @@
 //   HEARTH_KEEP_DATA  if set, the data dir is kept after stop() (for post-mortems)
 //   HEARTH_ARGS       extra arguments appended to `hearth up`, split on whitespace
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -18,6 +18,7 @@ export const HEARTH_BIN = process.env.HEARTH_BIN || path.join(REPO_ROOT, 'build'
 
 const HEALTH_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
+const AGENT_EXIT_TIMEOUT_MS = 5_000;
 
 /** A loopback TCP port that was free a moment ago (bind port 0, read it, close). */
 export function freePort() {
@@ -44,14 +45,70 @@ export function tailFile(file, lines = 60) {
   }
 }
 
-// Children still running when the test process exits are killed hard.
+/**
+ * Pids of the instance agents a server on `port` launched (`hearth agent --server
+ * http://127.0.0.1:<port> ...`), found with pgrep on their command line. Synchronous.
+ */
+export function agentPids(port) {
+  try {
+    const out = execFileSync('pgrep', ['-f', `hearth agent --server http://127\\.0\\.0\\.1:${port}( |$)`], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return out
+      .split('\n')
+      .map((l) => Number.parseInt(l, 10))
+      .filter((pid) => Number.isInteger(pid) && pid > 0 && pid !== process.pid);
+  } catch (e) {
+    if (e.status === 1) return []; // pgrep: nothing matched
+    throw e;
+  }
+}
+
+/** Direct children of `pid` (e.g. the execution environments of an agent). Synchronous. */
+export function childPids(pid) {
+  try {
+    const out = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return out
+      .split('\n')
+      .map((l) => Number.parseInt(l, 10))
+      .filter((p) => Number.isInteger(p) && p > 0);
+  } catch (e) {
+    if (e.status === 1) return [];
+    throw e;
+  }
+}
+
+/** SIGKILL each agent of the server on `port` (by pid); returns the pids signalled. */
+export function killAgents(port) {
+  const pids = agentPids(port);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  return pids;
+}
+
+// Children still running when the test process exits are killed hard, and so are the agents
+// their servers launched (each agent takes its execution environments with it).
 const live = new Set();
+const ports = new Set();
 process.on('exit', () => {
   for (const child of live) {
     try {
       child.kill('SIGKILL');
     } catch {
       /* already gone */
+    }
+  }
+  for (const port of ports) {
+    try {
+      killAgents(port);
+    } catch {
+      /* pgrep unavailable */
     }
   }
 });
@@ -61,7 +118,8 @@ process.on('exit', () => {
  * @param {{args?: string[]}} [opts] extra CLI arguments (e.g. ['--region', 'eu-west-1'])
  * @returns {Promise<{endpoint: string, port: number, dataDir: string, logFile: string,
  *   stop: () => Promise<void>, restart: () => Promise<void>, logTail: (n?: number) => string,
- *   isRunning: () => boolean}>}
+ *   isRunning: () => boolean, pid: number|undefined, agentPids: () => number[],
+ *   halt: () => Promise<object>, start: () => Promise<void>}>}
  */
 export async function startServer(opts = {}) {
   if (!fs.existsSync(HEARTH_BIN)) {
@@ -161,6 +219,7 @@ export async function startServer(opts = {}) {
       if (h.ok) {
         child = c;
         port = p;
+        ports.add(p);
         return;
       }
       why = h.why;
@@ -173,6 +232,28 @@ export async function startServer(opts = {}) {
     const msg = `hearth failed to start: ${why}\n--- log tail (${logFile}) ---\n${tailFile(logFile)}`;
     process.stderr.write(msg + '\n');
     throw new Error(msg);
+  }
+
+  /**
+   * After the server has exited its agents should follow; SIGKILL any still running after
+   * AGENT_EXIT_TIMEOUT_MS so that no test leaves processes behind. Returns the pids killed.
+   */
+  async function reapAgents() {
+    if (!port) return [];
+    const deadline = Date.now() + AGENT_EXIT_TIMEOUT_MS;
+    let left = agentPids(port);
+    while (left.length > 0 && Date.now() < deadline) {
+      await sleep(100);
+      left = agentPids(port);
+    }
+    if (left.length > 0) {
+      process.stderr.write(
+        `[hearth] ${left.length} agent(s) of port ${port} still running ${AGENT_EXIT_TIMEOUT_MS} ms after the ` +
+          `server stopped; sending SIGKILL to ${left.join(', ')}\n`,
+      );
+      killAgents(port);
+    }
+    return left;
   }
 
   await launch(0);
@@ -188,16 +269,38 @@ export async function startServer(opts = {}) {
     logFile,
     logTail: (n) => tailFile(logFile, n),
     isRunning: () => !!child && !child.exitInfo,
+    /** Pid of the running server process (undefined when stopped). */
+    get pid() {
+      return child && !child.exitInfo ? child.pid : undefined;
+    },
+    /** Pids of the instance agents this server launched (see agentPids). */
+    agentPids: () => agentPids(port),
     /** Stop with SIGTERM (waits for exit) and start again on the same data dir and port. */
     async restart() {
       await stopProcess();
       await launch(port);
     },
-    /** Stop with SIGTERM and remove the data dir (unless HEARTH_KEEP_DATA is set). */
+    /**
+     * Stop with SIGTERM and wait for the server to exit; keeps the data dir and does not touch
+     * the agents (so a test can check that they exit by themselves). Returns { code, signal }.
+     */
+    async halt() {
+      return stopProcess();
+    },
+    /** Start again after halt(), on the same data dir and port. */
+    async start() {
+      if (child && !child.exitInfo) throw new Error('hearth is already running');
+      await launch(port);
+    },
+    /**
+     * Stop with SIGTERM, make sure the agents are gone (SIGKILL after a grace period) and remove
+     * the data dir (unless HEARTH_KEEP_DATA is set).
+     */
     async stop() {
       try {
         await stopProcess();
       } finally {
+        await reapAgents();
         if (process.env.HEARTH_KEEP_DATA) {
           process.stderr.write(`[hearth] data dir kept: ${dataDir}\n`);
         } else {
