@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "agent/execution_environment.h"
 #include "artifact/encoding.h"
@@ -444,6 +445,10 @@ class AgentImpl final : public Agent {
       if (environments_.contains(id)) {
         return jsonReply(200, json::object{{"id", id}});  // idempotent
       }
+      if (stopped_ids_.contains(id)) {
+        // A stop overtook this start (they travel on different connections): stay stopped.
+        return jsonReply(410, json::object{{"message", "environment " + id + " was stopped"}});
+      }
       env = std::make_shared<ManagedEnvironment>();
       env->spec = std::move(spec).value();
       EnvironmentIdentity identity{id, env->spec.function_name, env->spec.version,
@@ -463,6 +468,7 @@ class AgentImpl final : public Agent {
     std::shared_ptr<ManagedEnvironment> env;
     {
       std::lock_guard lock(mu_);
+      rememberStopped(id);
       auto it = environments_.find(id);
       if (it == environments_.end()) {
         return;
@@ -479,6 +485,17 @@ class AgentImpl final : public Agent {
       server_->removeListener(env->listener_tag);
     }
     wake_.notify_all();
+  }
+
+  // REQUIRES: mu_ held. Remembers the latest stopped ids (bounded).
+  void rememberStopped(const std::string& id) {
+    if (stopped_ids_.insert(id).second) {
+      stopped_order_.push_back(id);
+      if (stopped_order_.size() > kMaxRememberedStops) {
+        stopped_ids_.erase(stopped_order_.front());
+        stopped_order_.pop_front();
+      }
+    }
   }
 
   void failLaunch(const std::shared_ptr<ManagedEnvironment>& env, std::string type,
@@ -734,6 +751,20 @@ class AgentImpl final : public Agent {
           if (post(*client, "/_hearth/agent/v1/heartbeat", status, &response)) {
             last_states = states;
             next_heartbeat = std::chrono::steady_clock::now() + options_.heartbeat_interval;
+            // The server lists environments it does not know (it restarted, or a start
+            // overtook a stop): stop them.
+            boost::system::error_code ec;
+            json::value reply = json::parse(response.body, ec);
+            if (!ec && reply.is_object()) {
+              if (const auto* stop = reply.get_object().if_contains("stop");
+                  stop && stop->is_array()) {
+                for (const auto& id : stop->get_array()) {
+                  if (id.is_string()) {
+                    stopEnvironment(std::string(id.get_string()));
+                  }
+                }
+              }
+            }
           } else if (response.status == 404) {
             registered = false;  // the server restarted and forgot us
           }
@@ -818,6 +849,9 @@ class AgentImpl final : public Agent {
   bool stopping_ = false;
   std::unordered_map<std::string, std::shared_ptr<ManagedEnvironment>> environments_;
   std::unordered_map<uint64_t, ExecutionEnvironmentPtr> by_listener_;
+  static constexpr size_t kMaxRememberedStops = 4096;
+  std::unordered_set<std::string> stopped_ids_;
+  std::deque<std::string> stopped_order_;
 
   CpuSampler cpu_;  // guarded by mu_
   std::mutex code_mu_;

@@ -349,32 +349,58 @@ void ExecutionEnvironment::onRuntimeResult(const std::string& request_id, Invoke
             request_id, duration_ms, max_memory_bytes_ / (1024 * 1024),
             outcome == InvokeOutcome::kSuccess ? "success" : "error"));
     if (!invocation.answered) {
-      appendTail(invocation, end_line);
-      appendTail(invocation, report_line);
+      defer = invocation.request.tail_logs;
+      if (!defer) {
+        appendTail(invocation, end_line);
+        appendTail(invocation, report_line);
+      }
       done = std::move(invocation.done);
       result.outcome = outcome;
       result.body = std::move(body);
       result.content_type = std::move(content_type);
       result.error_type = std::move(error_type);
       result.log_tail = std::move(invocation.log_tail);
-      defer = invocation.request.tail_logs;
+      if (defer) {
+        // Lines the runtime printed just before it answered may still be in the output pipe
+        // (read by another thread): keep collecting them for a moment before answering.
+        Settling& settling = settling_[request_id];
+        settling.done = std::move(done);
+        settling.result = std::move(result);
+        settling.trailer = end_line + '\n' + report_line + '\n';
+        std::weak_ptr<ExecutionEnvironment> weak = weak_from_this();
+        loop_->runAfter(kTailSettle, [weak, request_id] {
+          if (auto self = weak.lock()) {
+            self->finishSettling(request_id);
+          }
+        });
+      }
     }
   }
   respond(runtimeReply(202, "", ""));
   log_sink_(identity_, end_line);
   log_sink_(identity_, report_line);
-  if (done) {
-    if (defer) {
-      // Lines printed just before the response may still be in the output pipe; give the reader
-      // a moment so the tail includes them.
-      auto shared = std::make_shared<std::pair<InvokeCallback, InvokeResult>>(std::move(done),
-                                                                              std::move(result));
-      loop_->runAfter(std::chrono::milliseconds(3),
-                      [shared] { shared->first(std::move(shared->second)); });
-    } else {
-      done(std::move(result));
-    }
+  if (done && !defer) {
+    done(std::move(result));
   }
+}
+
+void ExecutionEnvironment::finishSettling(const std::string& request_id) {
+  Settling settling;
+  {
+    std::lock_guard lock(mu_);
+    auto it = settling_.find(request_id);
+    if (it == settling_.end()) {
+      return;
+    }
+    settling = std::move(it->second);
+    settling_.erase(it);
+  }
+  std::string& tail = settling.result.log_tail;
+  tail += settling.trailer;
+  if (tail.size() > kLogTailBytes) {
+    tail.erase(0, tail.size() - kLogTailBytes);
+  }
+  settling.done(std::move(settling.result));
 }
 
 void ExecutionEnvironment::onDeadline(const std::string& request_id) {
@@ -427,10 +453,21 @@ void ExecutionEnvironment::onOutputLine(bool is_stderr, std::string line) {
     std::string id = requestIdOf(line);
     if (id.empty() && invocations_.size() == 1) {
       appendTail(invocations_.begin()->second, line);
-    } else if (!id.empty()) {
+    } else if (id.empty() && invocations_.empty() && settling_.size() == 1) {
+      // Plain output with one invocation just answered: it is that invocation's.
+      id = settling_.begin()->first;
+    }
+    if (!id.empty()) {
       auto it = invocations_.find(id);
       if (it != invocations_.end()) {
         appendTail(it->second, line);
+      } else if (auto settling = settling_.find(id); settling != settling_.end()) {
+        std::string& tail = settling->second.result.log_tail;
+        tail += line;
+        tail += '\n';
+        if (tail.size() > kLogTailBytes) {
+          tail.erase(0, tail.size() - kLogTailBytes);
+        }
       }
     }
   }

@@ -109,6 +109,9 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
 
   static constexpr size_t kMaxParkedPolls = 10000;
   static constexpr size_t kLogTailBytes = 4096;
+  // With Tail, how long the answer waits for output the runtime wrote just before it: the
+  // output pipe and the Runtime API connection are read by different threads.
+  static constexpr std::chrono::milliseconds kTailSettle{25};
 
  private:
   struct Invocation {
@@ -121,7 +124,15 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
     bool answered = false;  // the caller has been completed (response, error or timeout)
   };
 
+  // An answered Tail invocation waiting kTailSettle for its last output lines.
+  struct Settling {
+    InvokeCallback done;
+    InvokeResult result;
+    std::string trailer;  // platform.end and platform.report lines, appended last
+  };
+
   HttpResponse deliverLocked(Invocation& invocation);
+  void finishSettling(const std::string& request_id);
   void onRuntimeResult(const std::string& request_id, InvokeOutcome outcome, std::string body,
                        std::string content_type, std::string error_type, Responder respond);
   void onDeadline(const std::string& request_id);
@@ -146,6 +157,7 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   std::deque<Responder> parked_;    // /next polls waiting for work
   std::deque<std::string> queued_;  // accepted, not yet delivered (request ids)
   std::unordered_map<std::string, Invocation> invocations_;  // outstanding, by request id
+  std::unordered_map<std::string, Settling> settling_;       // answered, collecting Tail lines
 };
 
 using ExecutionEnvironmentPtr = std::shared_ptr<ExecutionEnvironment>;

@@ -170,7 +170,7 @@ TEST_F(ExecutionEnvironmentTest, TailCollectsTheInvocationsOwnLines) {
   ee->onOutputLine(false, R"({"level":"INFO","requestId":"one","message":"hello from one"})");
   ee->onOutputLine(false, R"({"level":"INFO","requestId":"two","message":"hello from two"})");
   post(*ee, "invocation/one/response", "1");
-  loop_.fireUpTo(std::chrono::milliseconds(10));
+  loop_.fireUpTo(std::chrono::milliseconds(50));
   ASSERT_TRUE(*r1);
   EXPECT_NE((*r1)->log_tail.find("hello from one"), std::string::npos);
   EXPECT_EQ((*r1)->log_tail.find("hello from two"), std::string::npos);

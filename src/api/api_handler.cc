@@ -547,54 +547,79 @@ void ApiHandler::routeInvoke(std::shared_ptr<HttpRequest> request, std::string f
   std::string function_name = ref->name;
   deps_.router->invoke(std::move(call), [this, request, function_name, qualifier, request_id,
                                          respond](RouterResult result) {
-    if (result.status.code() == StatusCode::kNotFound) {
-      // Not routable: ask the control plane why (unknown function, version not Active, ...).
-      if (!deps_.control_work->trySubmit(
-              [this, request, function_name, qualifier, request_id, respond] {
-                HttpResponse response;
-                try {
-                  response = this->invoke(*request, function_name, qualifier, request_id);
-                } catch (const std::exception& e) {
-                  response = renderAwsError(internalError(e.what()), request_id);
-                }
-                (*respond)(std::move(response));
-              })) {
-        (*respond)(renderAwsError(Status(StatusCode::kThrottled, "Rate exceeded")
-                                      .withReason("CallerRateLimitExceeded", 1),
-                                  request_id));
-      }
-      return;
-    }
-    if (!result.status.isOk()) {
-      (*respond)(renderAwsError(result.status, request_id));
-      return;
-    }
-    HttpResponse response;
-    response.status = 200;
-    response.set("x-amzn-RequestId", request_id);
-    response.set("X-Amz-Executed-Version", result.executed_version);
-    if (!result.log_result.empty()) {
-      response.set("X-Amz-Log-Result", result.log_result);
-    }
-    bool failed = result.outcome != "success";
-    std::string body = std::move(result.body);
-    if (!failed && body.size() > kMaxResponsePayload) {
-      failed = true;
-      body = json::serialize(json::object{
-          {"errorMessage", fmt::format("Response payload size ({} bytes) exceeded maximum allowed "
-                                       "payload size (6291556 bytes).",
-                                       body.size())},
-          {"errorType", "Function.ResponseSizeTooLarge"}});
-      result.content_type = "application/json";
-    }
-    if (failed) {
-      response.set("X-Amz-Function-Error", "Unhandled");
-    }
-    response.set("Content-Type",
-                 result.content_type.empty() ? "application/json" : result.content_type);
-    response.body = std::move(body);
-    (*respond)(std::move(response));
+    finishInvoke(std::move(result), request, function_name, qualifier, request_id, respond,
+                 /*may_reroute=*/true);
   });
+}
+
+void ApiHandler::finishInvoke(RouterResult result, std::shared_ptr<HttpRequest> request,
+                              std::string function_name, std::optional<std::string> qualifier,
+                              std::string request_id, std::shared_ptr<Responder> respond,
+                              bool may_reroute) {
+  if (result.status.code() == StatusCode::kNotFound) {
+    // Not routable. The routing table may lag the Store by a moment (an alias created just
+    // now): resolve the qualifier in the control plane and, if that names a version, route once
+    // more with it; otherwise explain why (unknown function, not Active, no published version).
+    std::shared_ptr<RouterInvoke> unrouted = result.unrouted;
+    bool queued = deps_.control_work->trySubmit([this, request, function_name, qualifier,
+                                                 request_id, respond, unrouted, may_reroute] {
+      HttpResponse response;
+      try {
+        if (may_reroute && unrouted && unrouted->qualifier) {
+          auto version = deps_.functions->resolveVersion(function_name, unrouted->qualifier);
+          std::string resolved = version.isOk() ? stringMember(version->config, "Version") : "";
+          if (!resolved.empty() && resolved != *unrouted->qualifier) {
+            unrouted->qualifier = resolved;
+            deps_.router->invoke(std::move(*unrouted), [this, request, function_name, qualifier,
+                                                        request_id, respond](RouterResult again) {
+              finishInvoke(std::move(again), request, function_name, qualifier, request_id, respond,
+                           /*may_reroute=*/false);
+            });
+            return;
+          }
+        }
+        response = invoke(*request, function_name, qualifier, request_id);
+      } catch (const std::exception& e) {
+        response = renderAwsError(internalError(e.what()), request_id);
+      }
+      (*respond)(std::move(response));
+    });
+    if (!queued) {
+      (*respond)(renderAwsError(
+          Status(StatusCode::kThrottled, "Rate exceeded").withReason("CallerRateLimitExceeded", 1),
+          request_id));
+    }
+    return;
+  }
+  if (!result.status.isOk()) {
+    (*respond)(renderAwsError(result.status, request_id));
+    return;
+  }
+  HttpResponse response;
+  response.status = 200;
+  response.set("x-amzn-RequestId", request_id);
+  response.set("X-Amz-Executed-Version", result.executed_version);
+  if (!result.log_result.empty()) {
+    response.set("X-Amz-Log-Result", result.log_result);
+  }
+  bool failed = result.outcome != "success";
+  std::string body = std::move(result.body);
+  if (!failed && body.size() > kMaxResponsePayload) {
+    failed = true;
+    body = json::serialize(json::object{
+        {"errorMessage", fmt::format("Response payload size ({} bytes) exceeded maximum allowed "
+                                     "payload size (6291556 bytes).",
+                                     body.size())},
+        {"errorType", "Function.ResponseSizeTooLarge"}});
+    result.content_type = "application/json";
+  }
+  if (failed) {
+    response.set("X-Amz-Function-Error", "Unhandled");
+  }
+  response.set("Content-Type",
+               result.content_type.empty() ? "application/json" : result.content_type);
+  response.body = std::move(body);
+  (*respond)(std::move(response));
 }
 
 }  // namespace hearth

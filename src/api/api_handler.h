@@ -7,13 +7,13 @@
 #include <string>
 
 #include "net/http_server.h"
+#include "router/router.h"
 
 namespace hearth {
 
 class CapacityProviderRegistry;
 class CodeStore;
 class LogStore;
-class Router;
 class FunctionRegistry;
 class SigV4Verifier;
 class TagRegistry;
@@ -62,6 +62,11 @@ class ApiHandler {
   void routeInvoke(std::shared_ptr<HttpRequest> request, std::string function,
                    std::optional<std::string> qualifier, std::string request_id,
                    std::shared_ptr<Responder> respond);
+  // Renders the router's answer; a not-routable one is resolved in the control plane (and
+  // routed once more when `may_reroute` and the qualifier names a version).
+  void finishInvoke(RouterResult result, std::shared_ptr<HttpRequest> request,
+                    std::string function_name, std::optional<std::string> qualifier,
+                    std::string request_id, std::shared_ptr<Responder> respond, bool may_reroute);
 
   ApiDeps deps_;
   std::atomic<bool> ready_{false};

@@ -728,7 +728,9 @@ HttpResponse FleetManager::handleAgentRequest(const HttpRequest& request) {
     for (const auto& [fn, lines] : by_function) {
       logs_->append(fn, lines).permitUnchecked();
     }
-    return reply(204, json::object{});
+    HttpResponse stored;
+    stored.status = 204;
+    return stored;
   }
   constexpr std::string_view kCode = "/_hearth/agent/v1/code/";
   if (target.substr(0, kCode.size()) == kCode && request.method == "GET") {
@@ -787,6 +789,7 @@ HttpResponse FleetManager::handleHeartbeat(const std::string& body) {
   const auto& o = value.get_object();
   std::string id = stringMember(o, "instanceId");
   bool changed = false;
+  json::array unknown;  // environments this server does not want: the agent stops them
   {
     std::lock_guard lock(mu_);
     auto it = instances_.find(id);
@@ -805,6 +808,7 @@ HttpResponse FleetManager::handleHeartbeat(const std::string& body) {
         reported.insert(env_id);
         auto env = environments_.find(env_id);
         if (env == environments_.end() || env->second.instance_id != id) {
+          unknown.emplace_back(env_id);
           continue;
         }
         std::string state = stringMember(e, "state");
@@ -843,7 +847,7 @@ HttpResponse FleetManager::handleHeartbeat(const std::string& body) {
   if (changed) {
     wake_.notify_all();
   }
-  return reply(200, json::object{});
+  return reply(200, json::object{{"stop", std::move(unknown)}});
 }
 
 void FleetManager::onInstanceExit(const std::string& instance_id, int exit_code) {

@@ -169,11 +169,10 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
           result = Status(StatusCode::kResponseTooLarge, "response from " + k + " is too large");
           break;
         }
+        // The request may have reached the peer: never send it again, and tell the caller it
+        // was lost rather than undelivered.
         result =
-            Status(StatusCode::kUnavailable, "read from " + k + " failed: " + read_ec.message());
-        if (reused && read == 0) {
-          continue;
-        }
+            Status(StatusCode::kInternal, "connection to " + k + " lost: " + read_ec.message());
         break;
       }
       auto response_message = parser.release();

@@ -26,10 +26,11 @@ class AsyncHttpClient {
   virtual ~AsyncHttpClient() = default;
   static std::unique_ptr<AsyncHttpClient> create(AsyncHttpClientOptions options);
 
-  // Sends `request` to host:port and calls `done` exactly once. Errors: kUnavailable (cannot
-  // connect, connection lost), kDeadlineExceeded (no full response within `timeout`),
-  // kResponseTooLarge. A request that failed on a reused idle connection before any response
-  // byte arrived is retried once on a fresh connection.
+  // Sends `request` to host:port and calls `done` exactly once. Errors: kUnavailable (the request
+  // was not delivered: cannot connect, or writing it failed), kInternal (the connection was lost
+  // after the request was written: it may have been processed), kDeadlineExceeded (no full
+  // response within `timeout`), kResponseTooLarge. A write that fails on a reused idle
+  // connection is retried once on a fresh connection; nothing is re-sent after it was written.
   virtual void send(std::string host, uint16_t port, HttpRequest request,
                     std::chrono::milliseconds timeout, Callback done) = 0;
 

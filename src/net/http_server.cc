@@ -271,7 +271,10 @@ class HttpServerImpl final : public HttpServer {
     for (auto& [name, value] : response.headers) {
       out.insert(name, value);
     }
-    out.body() = std::move(response.body);
+    // 1xx, 204 and 304 responses have no body (RFC 9110); clients reject one.
+    if (response.status != 204 && response.status != 304 && response.status >= 200) {
+      out.body() = std::move(response.body);
+    }
     out.keep_alive(keep_alive);
     out.prepare_payload();
     conn->stream.expires_after(options_.read_timeout);

@@ -142,7 +142,9 @@ void Router::invoke(RouterInvoke request, RouterCallback done) {
   RoutingTablePtr table = this->table();
   auto fn = table->functions.find(request.function_name);
   if (fn == table->functions.end()) {
-    done(RouterResult{Status(StatusCode::kNotFound, "not routable"), "", "", "", "", "", ""});
+    RouterResult unroutable{Status(StatusCode::kNotFound, "not routable"), "", "", "", "", "", ""};
+    unroutable.unrouted = std::make_shared<RouterInvoke>(std::move(request));
+    done(std::move(unroutable));
     return;
   }
   const FunctionRoute& function = fn->second;
@@ -157,7 +159,9 @@ void Router::invoke(RouterInvoke request, RouterCallback done) {
   }
   auto route = function.versions.find(version);
   if (route == function.versions.end()) {
-    done(RouterResult{Status(StatusCode::kNotFound, "not routable"), "", "", "", "", "", ""});
+    RouterResult unroutable{Status(StatusCode::kNotFound, "not routable"), "", "", "", "", "", ""};
+    unroutable.unrouted = std::make_shared<RouterInvoke>(std::move(request));
+    done(std::move(unroutable));
     return;
   }
   auto attempt = std::make_shared<Attempt>();
@@ -278,6 +282,23 @@ void Router::send(std::shared_ptr<Attempt> attempt, RouteSlotPtr slot) {
                       attempt->refused.push_back(slot->environment_id);
                       slot->draining = true;
                       dispatch(attempt);
+                      return;
+                    }
+                    if (response.status().code() == StatusCode::kInternal) {
+                      // Lost after delivery (the agent died mid-invocation): it may have run,
+                      // so it is not retried. AWS reports a sandbox that died this way as a
+                      // function error.
+                      slot->draining = true;
+                      RouterResult lost;
+                      lost.executed_version = attempt->route->version;
+                      lost.outcome = "exit";
+                      lost.error_type = "Runtime.ExitError";
+                      lost.content_type = "application/json";
+                      lost.body = fmt::format(
+                          R"({{"errorType":"Runtime.ExitError","errorMessage":"RequestId: {} )"
+                          R"(Error: the execution environment exited during the invocation"}})",
+                          attempt->request.request_id);
+                      attempt->done(std::move(lost));
                       return;
                     }
                     attempt->done(RouterResult{

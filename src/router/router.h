@@ -48,6 +48,8 @@ struct RouterResult {
   std::string body;
   std::string content_type;
   std::string log_result;  // base64, when tail_logs
+  // With kNotFound: the request, handed back untouched so the caller can retry it.
+  std::shared_ptr<RouterInvoke> unrouted;
 };
 
 using RouterCallback = std::function<void(RouterResult)>;

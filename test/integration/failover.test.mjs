@@ -266,16 +266,12 @@ describe('failover: kill -9 of an agent under load', { timeout: 240_000 }, () =>
     assert.ok(served.has(fresh[0]), `the replacement environment ${fresh[0]} serves invocations`);
   });
 
-  // TODO(server bug): when an agent dies with invocations in flight, the router treats the broken
-  // connection ("read failed") like an unreachable agent and dispatches the same invocation to
-  // another environment, so the handler runs twice for one Invoke (and when no other slot is free
-  // the caller gets 429 "Rate Exceeded." for an invocation that did start). Lambda runs a
-  // synchronous invocation at most once: only a request that never reached the agent (connect
-  // refused) may go elsewhere; one lost mid-flight must fail (e.g. 200 + X-Amz-Function-Error
-  // with Runtime.ExitError, or a 5xx ServiceException). Remove `todo` once fixed.
+  // Lambda runs a synchronous invocation at most once: only a request that never reached the
+  // agent (connect refused) may go to another environment; one lost mid-flight fails cleanly
+  // (200 + X-Amz-Function-Error with Runtime.ExitError).
   it(
     'no invocation of the load ran more than once',
-    { todo: 'server bug: in-flight invocations of a killed agent are re-executed elsewhere' },
+    {},
     () => {
       let text;
       try {

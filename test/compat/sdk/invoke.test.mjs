@@ -319,8 +319,8 @@ describe('invoke (data plane)', T, () => {
     it('LogType Tail: the last 4 KB of logs with the handler line and the platform report', IT, async () => {
       for (const [get, what] of TAIL_RUNTIMES) {
         const fn = await get();
-        // The handler's own line can miss the tail now and then (see the TODO test below); it
-        // must be there in one of a few tries. Platform records are checked on every try.
+        // The strict every-time check is the next test; here a few tries keep this one focused on
+        // the shape of the tail. Platform records are checked on every try.
         let found;
         const tries = [];
         for (let i = 0; i < 5 && !found; i++) {
@@ -336,13 +336,11 @@ describe('invoke (data plane)', T, () => {
       }
     });
 
-    // TODO(server bug): the agent builds X-Amz-Log-Result as soon as the runtime POSTs the
-    // result, without draining what the runtime wrote to stdout/stderr just before, so the
-    // handler's last lines are sometimes missing (measured: ~1.5% of Python and ~11% of Node
-    // invokes). AWS's tail always holds what the handler printed. Remove `todo` once fixed.
+    // Handler output written just before the result must be in X-Amz-Log-Result, for every
+    // runtime, every time (the agent lets the output pipe settle before it answers).
     it(
       "LogType Tail always holds the handler's line (30 invokes per runtime)",
-      { ...IT, todo: 'server bug: handler output can miss X-Amz-Log-Result' },
+      IT,
       async () => {
         const missing = [];
         for (const [get, what] of TAIL_RUNTIMES) {
@@ -427,15 +425,11 @@ describe('invoke (data plane)', T, () => {
       assert.ok(seen[1] >= 5 && seen[2] >= 5, `version split over 40 invokes: ${JSON.stringify(seen)}`);
     });
 
-    // TODO(server bug): CreateAlias answers before the router's table knows the alias, and an
-    // invoke in that window falls back to the control plane, which answers 429
-    // TooManyRequestsException "No execution environment of version 1 is ready yet" although the
-    // version has ready environments. Seen in ~20% of create-then-invoke pairs. AWS serves a new
-    // alias at once. Remove `todo` once CreateAlias/UpdateAlias publish routes before answering
-    // (or the fallback resolves the alias and dispatches to the version's route).
+    // An alias is invocable as soon as CreateAlias answers, even before the router's table has
+    // caught up (the API resolves it through the control plane and routes to its version).
     it(
       'a new alias is invocable as soon as CreateAlias has answered',
-      { ...IT, todo: 'server bug: new aliases are briefly unroutable (spurious 429)' },
+      IT,
       async () => {
         const fn = await aliasFunction();
         const failures = [];
@@ -496,8 +490,7 @@ describe('invoke (data plane)', T, () => {
     });
 
     it('overload: 1 EE x concurrency 2 and 30 concurrent 1 s invokes -> fast 429s, no 5xx, no hang', IT, async () => {
-      // Publish with the default 3 environments, then scale the Active version down to one (not
-      // right after publishing: see the stray-environment TODO test below).
+      // Publish with the default 3 environments, then scale the Active version down to one.
       const fn = await deploy({ name: uniqueName('inv-over'), zip: pyZip(), concurrency: 2 });
       await ctx.client.send(
         new PutFunctionScalingConfigCommand({
@@ -544,14 +537,12 @@ describe('invoke (data plane)', T, () => {
       }
     });
 
-    // TODO(server bug): scaling a version down right after PublishVersion (while the fleet is
-    // still starting its environments) sometimes leaves an extra runtime process that the fleet
-    // no longer tracks: it is never routed to and never stopped (seen on ~10% of versions; the
-    // likely cause is the agent ignoring a DELETE /agent/v1/environments/{id} that arrives before
-    // the PUT of the same id, which then starts the environment). Remove `todo` once fixed.
+    // Scaling down while the fleet is still starting environments must not leave strays behind: a
+    // stop that overtakes its start keeps the environment stopped, and agents stop environments
+    // the server does not know.
     it(
       'PutFunctionScalingConfig right after PublishVersion leaves exactly Min environments',
-      { ...IT, todo: 'server bug: stray execution environments after an early scale-down' },
+      IT,
       async () => {
         const stray = [];
         for (let i = 0; i < 4; i++) {
