@@ -13,8 +13,8 @@ struct ClientOptions {
   std::string output = "table";  // table | json
 };
 
-// Adds `capacity-provider`, `function`, `invoke` and `logs` to `app`. Each subcommand's callback talks to
-// the API and sets *exit_code (0 on success). `options` must outlive `app`.
+// Adds `capacity-provider`, `function`, `invoke` and `logs` to `app`. Each subcommand's callback
+// talks to the API and sets *exit_code (0 on success). `options` must outlive `app`.
 void addClientCommands(CLI::App& app, ClientOptions* options, int* exit_code);
 
 }  // namespace hearth

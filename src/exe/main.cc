@@ -1,7 +1,7 @@
 // The `hearth` binary: parses flags and wires components together. All logic lives in src/.
 #include <spdlog/spdlog.h>
-#include <CLI/CLI.hpp>
 #include <sys/resource.h>
+#include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <cstdlib>

@@ -1,5 +1,7 @@
 #include "net/async_http_client.h"
 
+#include "net/beast_messages.h"
+
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -110,19 +112,8 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
                                        HttpRequest request, std::chrono::milliseconds timeout,
                                        Callback done) {
     std::string k = key(host, port);
-    http::request<http::string_body> message;
-    message.version(11);
-    message.method_string(request.method);
-    message.target(request.target);
-    for (const auto& [name, value] : request.headers) {
-      message.insert(name, value);
-    }
-    if (message.find(http::field::host) == message.end()) {
-      message.set(http::field::host, k);
-    }
-    message.body() = std::move(request.body);
-    message.keep_alive(true);
-    message.prepare_payload();
+    std::string body = std::move(request.body);
+    auto message = net_internal::toBeastRequest(request, std::move(body), k);
 
     Result<HttpResponse> result = Status(StatusCode::kUnavailable, "not sent");
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -176,13 +167,9 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
         break;
       }
       auto response_message = parser.release();
-      HttpResponse response;
-      response.status = static_cast<int>(response_message.result_int());
-      for (const auto& field : response_message) {
-        response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-      }
-      response.body = std::move(response_message.body());
-      if (response_message.keep_alive()) {
+      bool keep_alive = response_message.keep_alive();
+      HttpResponse response = net_internal::toHttpResponse(std::move(response_message));
+      if (keep_alive) {
         conn->stream.expires_never();
         self->putIdle(k, std::move(conn));
       }

@@ -1,5 +1,7 @@
 #include "net/http_client.h"
 
+#include "net/beast_messages.h"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -74,19 +76,8 @@ class HttpClientImpl final : public HttpClient {
       }
       self->buffer_.clear();
     }
-    http::request<http::string_body> message;
-    message.version(11);
-    message.method_string(request->method);
-    message.target(request->target);
-    for (const auto& [name, value] : request->headers) {
-      message.insert(name, value);
-    }
-    if (message.find(http::field::host) == message.end()) {
-      message.set(http::field::host, self->host_ + ":" + std::to_string(self->port_));
-    }
-    message.body() = request->body;
-    message.keep_alive(true);
-    message.prepare_payload();
+    auto message = net_internal::toBeastRequest(*request, request->body,
+                                                self->host_ + ":" + std::to_string(self->port_));
 
     self->stream_->expires_after(timeout);
     auto [write_ec, written] = co_await http::async_write(*self->stream_, message, kNoThrow);
@@ -110,13 +101,9 @@ class HttpClientImpl final : public HttpClient {
       co_return;
     }
     auto response_message = parser.release();
-    HttpResponse response;
-    response.status = static_cast<int>(response_message.result_int());
-    for (const auto& field : response_message) {
-      response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
-    response.body = std::move(response_message.body());
-    if (!response_message.keep_alive()) {
+    bool keep_alive = response_message.keep_alive();
+    HttpResponse response = net_internal::toHttpResponse(std::move(response_message));
+    if (!keep_alive) {
       self->stream_.reset();
     }
     out->emplace(std::move(response));

@@ -115,8 +115,8 @@ TEST(HttpServer, DrainWaitsForInFlightRequest) {
   ASSERT_TRUE(got.isOk()) << got.status().toString();
   EXPECT_EQ(got->body, "done");
   // Drained: nothing is served any more.
-  auto after = HttpClient::create("127.0.0.1", port)->send(makeRequest("GET", "/"),
-                                                          std::chrono::seconds(2));
+  auto after =
+      HttpClient::create("127.0.0.1", port)->send(makeRequest("GET", "/"), std::chrono::seconds(2));
   EXPECT_FALSE(after.isOk());
 }
 

@@ -14,12 +14,12 @@ namespace hearth {
 
 // What to run for one execution environment.
 struct LaunchSpec {
-  std::string id;                              // EE id, for logs
-  std::vector<std::string> argv;               // argv[0] is an absolute path or found on PATH
-  std::map<std::string, std::string> env;      // the complete environment (nothing inherited)
-  std::string working_dir;                     // cwd of the process (the code directory)
-  int64_t memory_limit_bytes = 0;              // 0 = none (enforced by the isolating launcher)
-  int vcpus = 1;                               // CPU budget (enforced by the isolating launcher)
+  std::string id;                          // EE id, for logs
+  std::vector<std::string> argv;           // argv[0] is an absolute path or found on PATH
+  std::map<std::string, std::string> env;  // the complete environment (nothing inherited)
+  std::string working_dir;                 // cwd of the process (the code directory)
+  int64_t memory_limit_bytes = 0;          // 0 = none (enforced by the isolating launcher)
+  int vcpus = 1;                           // CPU budget (enforced by the isolating launcher)
 };
 
 // One output line of a sandboxed process, without the trailing newline.
