@@ -239,8 +239,6 @@ class AgentImpl final : public Agent {
   ~AgentImpl() override { drain(); }
 
   Status init() {
-    std::string host;
-    uint16_t port = 0;
     std::string rest = options_.server;
     if (rest.rfind("http://", 0) == 0) {
       rest = rest.substr(7);
@@ -251,8 +249,6 @@ class AgentImpl final : public Agent {
     if (!splitHostPort(rest, &server_host_, &server_port_)) {
       return invalidParameter("--server must be http://HOST:PORT");
     }
-    (void)host;
-    (void)port;
     std::error_code ec;
     fs::create_directories(fs::path(options_.work_dir) / "code", ec);
     if (ec) {
