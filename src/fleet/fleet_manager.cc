@@ -13,6 +13,7 @@
 #include "controlplane/capacity_providers.h"
 #include "controlplane/function_config.h"
 #include "controlplane/functions.h"
+#include "controlplane/json_fields.h"
 #include "fleet/placement.h"
 #include "logs/log_store.h"
 #include "net/async_http_client.h"
@@ -41,28 +42,15 @@ HttpResponse reply(int status, const json::object& body) {
   return response;
 }
 
+// Members of stored documents, with a fallback when absent or of another type.
 int64_t intMember(const json::object& o, std::string_view key, int64_t fallback) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr)
-    return fallback;
-  if (v->is_int64())
-    return v->get_int64();
-  if (v->is_uint64())
-    return static_cast<int64_t>(v->get_uint64());
-  if (v->is_double())
-    return static_cast<int64_t>(v->get_double());
-  return fallback;
+  auto value = readInt(o, key);
+  return value.isOk() && *value ? **value : fallback;
 }
 
 double doubleMember(const json::object& o, std::string_view key, double fallback) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr)
-    return fallback;
-  if (v->is_double())
-    return v->get_double();
-  if (v->is_int64())
-    return static_cast<double>(v->get_int64());
-  return fallback;
+  auto value = readDouble(o, key);
+  return value.isOk() && *value ? **value : fallback;
 }
 
 const json::object* lmiConfig(const json::object& config) {
@@ -186,20 +174,19 @@ void FleetManager::loop() {
   }
 }
 
-std::vector<FleetManager::DesiredVersion> FleetManager::readDesired() {
+Result<std::vector<FleetManager::DesiredVersion>> FleetManager::readDesired(
+    const std::vector<FunctionRegistry::ManagedVersion>& versions) {
   std::vector<DesiredVersion> out;
-  auto versions = functions_->managedVersions();
-  if (!versions.isOk()) {
-    spdlog::warn("fleet: cannot read versions: {}", versions.status().toString());
-    return out;
-  }
   std::map<std::string, std::optional<CapacityProviderRecord>> providers;
-  for (auto& mv : *versions) {
+  for (const auto& mv : versions) {
     auto& provider = providers[mv.capacity_provider];
     if (!provider) {
       auto loaded = providers_->load(mv.capacity_provider);
       if (!loaded.isOk()) {
-        continue;
+        if (loaded.status().code() == StatusCode::kNotFound) {
+          continue;
+        }
+        return loaded.status();  // a Store error must not read as "nothing is wanted"
       }
       provider = std::move(loaded).value();
     }
@@ -290,7 +277,19 @@ std::vector<FleetManager::DesiredVersion> FleetManager::readDesired() {
 
 void FleetManager::reconcile() {
   auto now = clock_->steadyNow();
-  std::vector<DesiredVersion> desired = readDesired();
+  // One read of the Store per pass, shared by placement and the routing table. If it fails,
+  // the pass is skipped: the fleet and the last routing table stay as they are.
+  auto versions = functions_->managedVersions();
+  if (!versions.isOk()) {
+    spdlog::warn("fleet: cannot read versions: {}", versions.status().toString());
+    return;
+  }
+  auto desired_or = readDesired(*versions);
+  if (!desired_or.isOk()) {
+    spdlog::warn("fleet: cannot read capacity providers: {}", desired_or.status().toString());
+    return;
+  }
+  std::vector<DesiredVersion> desired = std::move(desired_or).value();
   std::vector<std::pair<std::string, std::string>> to_stop;  // instance id, environment id
   std::vector<std::string> to_terminate;
   struct StateChange {
@@ -501,7 +500,7 @@ void FleetManager::reconcile() {
     store_dirty_ = false;
   }
   if (publish) {
-    publishRoutes();
+    publishRoutes(*versions);
   }
 }
 
@@ -647,15 +646,14 @@ void FleetManager::stopEnvironment(const Environment& env) {
                 [](Result<HttpResponse>) {});
 }
 
-void FleetManager::publishRoutes() {
-  auto versions = functions_->managedVersions();
+void FleetManager::publishRoutes(const std::vector<FunctionRegistry::ManagedVersion>& versions) {
   auto aliases = functions_->allAliases();
-  if (!versions.isOk() || !aliases.isOk()) {
+  if (!aliases.isOk()) {
     return;  // keep serving from the last table
   }
   RoutingTable table;
   std::lock_guard lock(mu_);
-  for (const auto& mv : *versions) {
+  for (const auto& mv : versions) {
     FunctionRoute& fn = table.functions[mv.function];
     fn.managed = true;
     std::string state = stringMember(mv.config, "State");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "controlplane/functions.h"
 #include "fleet/instance_provider.h"
 #include "fleet/instance_types.h"
 #include "net/http.h"
@@ -22,7 +23,6 @@ namespace hearth {
 class AsyncHttpClient;
 class CapacityProviderRegistry;
 class CodeStore;
-class FunctionRegistry;
 class LogStore;
 class Router;
 
@@ -113,11 +113,12 @@ class FleetManager {
 
   void loop();
   void reconcile();
-  std::vector<DesiredVersion> readDesired();
+  Result<std::vector<DesiredVersion>> readDesired(
+      const std::vector<FunctionRegistry::ManagedVersion>& versions);
   void placeMissing(const DesiredVersion& desired, int missing);
   void sendEnvironment(Environment& env, const Instance& instance);
   void stopEnvironment(const Environment& env);
-  void publishRoutes();
+  void publishRoutes(const std::vector<FunctionRegistry::ManagedVersion>& versions);
   HttpResponse handleRegister(const std::string& body);
   HttpResponse handleHeartbeat(const std::string& body);
 
