@@ -8,6 +8,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -382,7 +383,15 @@ class AgentImpl final : public Agent {
     invoke.tenant_id = header("X-Hearth-Tenant-Id");
     invoke.tail_logs = header("X-Hearth-Log-Type") == "Tail";
     std::string deadline = header("X-Hearth-Deadline-Ms");
-    invoke.deadline_epoch_ms = deadline.empty() ? 0 : std::stoll(deadline);
+    invoke.deadline_epoch_ms = 0;
+    if (!deadline.empty()) {
+      auto [end, ec] = std::from_chars(deadline.data(), deadline.data() + deadline.size(),
+                                       invoke.deadline_epoch_ms);
+      if (ec != std::errc() || end != deadline.data() + deadline.size()) {
+        respond(jsonReply(400, json::object{{"message", "bad X-Hearth-Deadline-Ms"}}));
+        return;
+      }
+    }
     if (const std::string* ct = request.header("Content-Type")) {
       invoke.content_type = *ct;
     }

@@ -580,7 +580,8 @@ void ApiHandler::finishInvoke(RouterResult result, std::shared_ptr<HttpRequest> 
         }
         response = invoke(*request, function_name, qualifier, request_id);
       } catch (const std::exception& e) {
-        response = renderAwsError(internalError(e.what()), request_id);
+        spdlog::error("invoke {} failed: {}", request_id, e.what());
+        response = renderAwsError(internalError("An internal error occurred."), request_id);
       }
       (*respond)(std::move(response));
     });

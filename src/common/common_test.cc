@@ -64,6 +64,7 @@ TEST(Ids, UuidsAreWellFormedAndDistinct) {
 
 #include <atomic>
 #include <future>
+#include <stdexcept>
 
 #include "common/work_queue.h"
 
@@ -92,6 +93,17 @@ TEST(WorkQueue, RunsTasksAndRefusesWhenFull) {
   queue.drain();
   EXPECT_EQ(ran.load(), 1 + accepted);
   EXPECT_FALSE(queue.trySubmit([] {}));
+}
+
+TEST(WorkQueue, ATaskThatThrowsIsCountedAndTheQueueKeepsRunning) {
+  std::atomic<int> ran{0};
+  WorkQueue queue(1, 8);
+  ASSERT_TRUE(queue.trySubmit([] { throw std::runtime_error("boom"); }));
+  ASSERT_TRUE(queue.trySubmit([] { throw 42; }));
+  ASSERT_TRUE(queue.trySubmit([&] { ++ran; }));
+  queue.drain();
+  EXPECT_EQ(ran.load(), 1);
+  EXPECT_EQ(queue.failedTasks(), 2u);
 }
 
 }  // namespace

@@ -1,5 +1,10 @@
 #include "common/work_queue.h"
 
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+
 namespace hearth {
 
 WorkQueue::WorkQueue(size_t threads, size_t max_queued) : max_queued_(max_queued) {
@@ -50,7 +55,15 @@ void WorkQueue::run() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    task();
+    try {
+      task();
+    } catch (const std::exception& e) {
+      failed_tasks_.fetch_add(1, std::memory_order_relaxed);
+      fmt::print(stderr, "work queue: a task threw: {}\n", e.what());
+    } catch (...) {
+      failed_tasks_.fetch_add(1, std::memory_order_relaxed);
+      fmt::print(stderr, "work queue: a task threw a non-standard exception\n");
+    }
   }
 }
 

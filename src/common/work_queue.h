@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -11,6 +13,9 @@ namespace hearth {
 
 // A fixed pool of threads draining a bounded FIFO of tasks. Used for blocking control-plane work
 // (state store I/O) so that it never runs on an I/O thread. Thread-safe.
+//
+// A task that throws does not end the process: the exception is caught at the queue boundary,
+// logged to stderr, and counted in failedTasks(). Tasks should still return errors as values.
 class WorkQueue {
  public:
   WorkQueue(size_t threads, size_t max_queued);
@@ -25,6 +30,9 @@ class WorkQueue {
   // Stops accepting tasks, runs those queued, and joins the threads. Idempotent.
   void drain();
 
+  // Tasks that ended by throwing.
+  uint64_t failedTasks() const { return failed_tasks_.load(std::memory_order_relaxed); }
+
  private:
   void run();
 
@@ -34,6 +42,7 @@ class WorkQueue {
   std::deque<std::function<void()>> tasks_;
   bool draining_ = false;
   std::vector<std::thread> threads_;
+  std::atomic<uint64_t> failed_tasks_{0};
 };
 
 }  // namespace hearth

@@ -31,6 +31,7 @@
 #include "net/http_server.h"
 #include "router/router.h"
 #include "sandbox/process_launcher.h"
+#include "server/data_dir_lock.h"
 #include "server/demo.h"
 #include "store/sqlite_store.h"
 
@@ -71,6 +72,7 @@ class ServerImpl final : public Server {
     if (ec) {
       return invalidParameter("cannot create data dir " + options_.data_dir + ": " + ec.message());
     }
+    HEARTH_ASSIGN_OR_RETURN(data_dir_lock_, DataDirLock::acquire(options_.data_dir));
     HEARTH_ASSIGN_OR_RETURN(store_, SqliteStore::open(options_.data_dir + "/state.db"));
     HEARTH_ASSIGN_OR_RETURN(code_, CodeStore::open(options_.data_dir + "/code"));
     providers_ =
@@ -234,6 +236,7 @@ class ServerImpl final : public Server {
   }
 
   ServerOptions options_;
+  std::unique_ptr<DataDirLock> data_dir_lock_;  // held until the process exits or drains
   RealClock clock_;
   StorePtr store_;
   std::unique_ptr<CodeStore> code_;
