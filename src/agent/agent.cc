@@ -456,8 +456,12 @@ class AgentImpl final : public Agent {
       }
       env = std::make_shared<ManagedEnvironment>();
       env->spec = std::move(spec).value();
-      EnvironmentIdentity identity{id, env->spec.function_name, env->spec.version,
-                                   env->spec.max_concurrency, env->spec.timeout_s};
+      EnvironmentIdentity identity{id,
+                                   env->spec.function_name,
+                                   env->spec.version,
+                                   env->spec.max_concurrency,
+                                   env->spec.timeout_s,
+                                   env->spec.memory_mb};
       env->ee = std::make_shared<ExecutionEnvironment>(
           identity, loop_.get(), &clock_,
           [this](const EnvironmentIdentity& who, std::string line) { bufferLog(who, line); });

@@ -5,6 +5,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <cmath>
 
 namespace hearth {
 namespace json = boost::json;
@@ -110,6 +112,26 @@ std::string ExecutionEnvironment::platformRecord(std::string_view type,
                                                  const std::string& record_json) const {
   return fmt::format(R"({{"time":"{}","type":"{}","record":{}}})", isoNow(*clock_), type,
                      record_json);
+}
+
+std::string ExecutionEnvironment::reportRecordLocked(const std::string& request_id,
+                                                     double duration_ms, std::string_view status,
+                                                     std::string_view error_type) {
+  std::string metrics = fmt::format(
+      R"("durationMs":{:.3f},"billedDurationMs":{},"memorySizeMB":{},"maxMemoryUsedMB":{})",
+      duration_ms, static_cast<int64_t>(std::ceil(duration_ms)), identity_.memory_mb,
+      max_memory_bytes_ / (1024 * 1024));
+  if (!init_duration_reported_ && init_duration_ms_ > 0) {
+    init_duration_reported_ = true;
+    metrics += fmt::format(R"(,"initDurationMs":{:.3f})", static_cast<double>(init_duration_ms_));
+  }
+  std::string record = fmt::format(R"({{"requestId":"{}","metrics":{{{}}},"status":"{}")",
+                                   request_id, metrics, status);
+  if (!error_type.empty()) {
+    record += fmt::format(R"(,"errorType":{})", json::serialize(json::string(error_type)));
+  }
+  record += '}';
+  return platformRecord("platform.report", record);
 }
 
 void ExecutionEnvironment::appendTail(Invocation& invocation, const std::string& line) {
@@ -342,12 +364,9 @@ void ExecutionEnvironment::onRuntimeResult(const std::string& request_id, Invoke
     double duration_ms =
         std::chrono::duration<double, std::milli>(clock_->steadyNow() - invocation.started).count();
     end_line = platformRecord("platform.end", fmt::format(R"({{"requestId":"{}"}})", request_id));
-    report_line = platformRecord(
-        "platform.report",
-        fmt::format(
-            R"({{"requestId":"{}","metrics":{{"durationMs":{:.3f},"maxMemoryUsedMB":{}}},"status":"{}"}})",
-            request_id, duration_ms, max_memory_bytes_ / (1024 * 1024),
-            outcome == InvokeOutcome::kSuccess ? "success" : "error"));
+    report_line = reportRecordLocked(
+        request_id, duration_ms, outcome == InvokeOutcome::kSuccess ? "success" : "error",
+        outcome == InvokeOutcome::kSuccess ? "" : std::string_view(error_type));
     if (!invocation.answered) {
       defer = invocation.request.tail_logs;
       if (!defer) {
@@ -417,8 +436,9 @@ void ExecutionEnvironment::onDeadline(const std::string& request_id) {
     invocation.answered = true;
     std::string message = fmt::format("{} {} Task timed out after {}.00 seconds", isoNow(*clock_),
                                       request_id, identity_.timeout_seconds);
-    line = platformRecord("platform.report",
-                          fmt::format(R"({{"requestId":"{}","status":"timeout"}})", request_id));
+    double duration_ms =
+        std::chrono::duration<double, std::milli>(clock_->steadyNow() - invocation.started).count();
+    line = reportRecordLocked(request_id, duration_ms, "timeout", "Sandbox.Timedout");
     appendTail(invocation, line);
     result.outcome = InvokeOutcome::kTimeout;
     result.error_type = "Sandbox.Timedout";

@@ -60,6 +60,7 @@ struct EnvironmentIdentity {
   std::string version;
   int max_concurrency = 1;
   int timeout_seconds = 3;
+  int64_t memory_mb = 2048;  // the function's MemorySize, reported as memorySizeMB
 };
 
 // A structured log line produced by or about an invocation.
@@ -139,6 +140,9 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   void appendTail(Invocation& invocation, const std::string& line);
   void emitPlatformLine(const std::string& line, Invocation* invocation);
   std::string platformRecord(std::string_view type, const std::string& record_json) const;
+  // The platform.report record of one invocation. REQUIRES: mu_ held.
+  std::string reportRecordLocked(const std::string& request_id, double duration_ms,
+                                 std::string_view status, std::string_view error_type);
 
   const EnvironmentIdentity identity_;
   EventLoop* loop_;
@@ -150,6 +154,7 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   EnvironmentState state_ = EnvironmentState::kStarting;
   bool stopping_ = false;
   int64_t init_duration_ms_ = 0;
+  bool init_duration_reported_ = false;  // the first report carries initDurationMs
   int64_t max_memory_bytes_ = 0;
   std::string pressure_;  // non-empty: refuse new invocations for this reason
   std::string init_error_type_;

@@ -12,7 +12,7 @@ namespace {
 class ExecutionEnvironmentTest : public ::testing::Test {
  protected:
   ExecutionEnvironmentPtr make(int max_concurrency) {
-    EnvironmentIdentity identity{"ee-1", "fn", "1", max_concurrency, 3};
+    EnvironmentIdentity identity{"ee-1", "fn", "1", max_concurrency, 3, 1024};
     return std::make_shared<ExecutionEnvironment>(
         identity, &loop_, &clock_,
         [this](const EnvironmentIdentity&, std::string line) { logs_.push_back(line); });
@@ -198,6 +198,36 @@ TEST_F(ExecutionEnvironmentTest, PressureRefusesNewWorkButNeverStarvesAnIdleEnvi
   ee->setPressure("");
   auto third = invoke(*ee, "c");
   EXPECT_FALSE(*third);
+}
+
+TEST_F(ExecutionEnvironmentTest, ReportsCarryAwsMetricsAndTheFirstCarriesInitDuration) {
+  auto ee = make(2);
+  clock_.advance(std::chrono::milliseconds(250));  // init takes 250 ms
+  auto poll = next(*ee);
+  auto first = invoke(*ee, "req-1");
+  ASSERT_TRUE(*poll);
+  clock_.advance(std::chrono::milliseconds(12));
+  post(*ee, "invocation/req-1/response", "{}");
+  auto poll2 = next(*ee);
+  auto second = invoke(*ee, "req-2");
+  ASSERT_TRUE(*poll2);
+  post(*ee, "invocation/req-2/error", R"({"errorType":"Boom","errorMessage":"no"})",
+       {{"Lambda-Runtime-Function-Error-Type", "Boom"}});
+  std::vector<std::string> reports;
+  for (const auto& line : logs_) {
+    if (line.find("\"platform.report\"") != std::string::npos) {
+      reports.push_back(line);
+    }
+  }
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_NE(reports[0].find(R"("durationMs":12.000,"billedDurationMs":12,"memorySizeMB":1024)"),
+            std::string::npos)
+      << reports[0];
+  EXPECT_NE(reports[0].find(R"("initDurationMs":250.000)"), std::string::npos) << reports[0];
+  EXPECT_NE(reports[0].find(R"("status":"success")"), std::string::npos) << reports[0];
+  EXPECT_EQ(reports[1].find("initDurationMs"), std::string::npos) << reports[1];
+  EXPECT_NE(reports[1].find(R"("status":"error","errorType":"Boom")"), std::string::npos)
+      << reports[1];
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "api/api_handler.h"
 
+#include "api/json_check.h"
+
 #include <spdlog/spdlog.h>
 
 #include <fmt/format.h>
@@ -258,8 +260,12 @@ HttpResponse ApiHandler::execute(const HttpRequest& request, const std::string& 
       if (n == 3) {
         if (m == "GET")
           return reply(fns.getFunction(fn, qualifier), 200);
-        if (m == "DELETE")
-          return replyEmpty(fns.deleteFunction(fn, qualifier), 204);
+        if (m == "DELETE") {
+          auto deleted = fns.deleteFunction(fn, qualifier);
+          if (!deleted.isOk())
+            return renderAwsError(deleted.status(), id);
+          return emptyResponse(deleted->asynchronous ? 202 : 204, id);
+        }
       }
       if (n == 4 && seg[3] == "configuration") {
         if (m == "GET")
@@ -447,6 +453,11 @@ HttpResponse ApiHandler::invoke(const HttpRequest& request, const std::string& f
                                           "RequestResponse, DryRun]"),
                           id);
   }
+  if (!request.body.empty()) {
+    if (Status payload = checkInvokePayload(request.body); !payload.isOk()) {
+      return renderAwsError(payload, id);
+    }
+  }
   auto config = deps_.functions->getFunctionConfiguration(function, std::nullopt);
   if (!config.isOk()) {
     return renderAwsError(config.status(), id);
@@ -513,6 +524,12 @@ void ApiHandler::routeInvoke(std::shared_ptr<HttpRequest> request, std::string f
                                                "not match the specified qualifier."),
                               request_id));
     return;
+  }
+  if (!request->body.empty()) {
+    if (Status payload = checkInvokePayload(request->body); !payload.isOk()) {
+      (*respond)(renderAwsError(payload, request_id));
+      return;
+    }
   }
   RouterInvoke call;
   call.function_name = ref->name;

@@ -610,8 +610,8 @@ Result<json::object> FunctionRegistry::updateFunctionConfiguration(std::string_v
   return concurrentModification();
 }
 
-Status FunctionRegistry::deleteFunction(std::string_view function,
-                                        const std::optional<std::string>& qualifier) {
+Result<FunctionRegistry::DeleteOutcome> FunctionRegistry::deleteFunction(
+    std::string_view function, const std::optional<std::string>& qualifier) {
   HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
   std::optional<std::string> q = qualifier ? qualifier : ref.qualifier;
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
@@ -665,7 +665,7 @@ Status FunctionRegistry::deleteFunction(std::string_view function,
       auto result = commitFunctionChange(fn, txn, json::object());
       if (result.isOk()) {
         collectGarbageCode().permitUnchecked();
-        return Status::ok();
+        return DeleteOutcome{.asynchronous = !cp.empty()};
       }
       if (result.status().code() != StatusCode::kConflict) {
         return result.status();
@@ -693,7 +693,7 @@ Status FunctionRegistry::deleteFunction(std::string_view function,
     auto committed = store_->commit(txn);
     if (committed.isOk()) {
       collectGarbageCode().permitUnchecked();
-      return Status::ok();
+      return DeleteOutcome{.asynchronous = !cp.empty()};
     }
     if (committed.status().code() != StatusCode::kConflict) {
       return committed.status();

@@ -59,7 +59,14 @@ class FunctionRegistry {
                                                  const boost::json::object& request);
   Result<boost::json::object> updateFunctionConfiguration(std::string_view function,
                                                           const boost::json::object& request);
-  Status deleteFunction(std::string_view function, const std::optional<std::string>& qualifier);
+  // What DeleteFunction did. The environments of a capacity-provider function (or version) are
+  // drained asynchronously after its records are gone, so AWS answers 202 for it and 204
+  // otherwise.
+  struct DeleteOutcome {
+    bool asynchronous = false;
+  };
+  Result<DeleteOutcome> deleteFunction(std::string_view function,
+                                       const std::optional<std::string>& qualifier);
 
   Result<boost::json::object> publishVersion(std::string_view function,
                                              const boost::json::object& request);

@@ -28,6 +28,17 @@ Status throttled(int retry_after) {
 
 }  // namespace
 
+std::string invokedFunctionArn(const std::string& version_arn, const std::string& version,
+                               const std::optional<std::string>& qualifier) {
+  std::string suffix = ":" + version;
+  std::string unqualified = version_arn;
+  if (unqualified.size() > suffix.size() &&
+      unqualified.compare(unqualified.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    unqualified.resize(unqualified.size() - suffix.size());
+  }
+  return qualifier ? unqualified + ":" + *qualifier : unqualified;
+}
+
 std::string pickAliasVersion(const AliasRoute& alias, double draw) {
   if (!alias.additional_version.empty() && draw < alias.additional_weight) {
     return alias.additional_version;
@@ -42,7 +53,8 @@ struct Router::Attempt {
   RouterCallback done;
   RoutingTablePtr table;  // keeps `route` alive
   const VersionRoute* route = nullptr;
-  std::string key;  // function + '\0' + version
+  std::string key;          // function + '\0' + version
+  std::string invoked_arn;  // the ARN as the caller named it (unqualified, alias or version)
   std::vector<std::string> refused;
   int refusals = 0;
   std::chrono::steady_clock::time_point wait_deadline;
@@ -170,6 +182,8 @@ void Router::invoke(RouterInvoke request, RouterCallback done) {
   attempt->table = table;
   attempt->route = &route->second;
   attempt->key = route->second.function_name + '\0' + version;
+  attempt->invoked_arn =
+      invokedFunctionArn(route->second.function_arn, version, attempt->request.qualifier);
   attempt->wait_deadline = std::chrono::steady_clock::now() + options_.max_queue_wait;
   dispatch(attempt);
 }
@@ -260,7 +274,7 @@ void Router::send(std::shared_ptr<Attempt> attempt, RouteSlotPtr slot) {
   request.headers.emplace_back("X-Hearth-Request-Id", attempt->request.request_id);
   int64_t deadline = epochMs() + int64_t{route.timeout_seconds} * 1000;
   request.headers.emplace_back("X-Hearth-Deadline-Ms", std::to_string(deadline));
-  request.headers.emplace_back("X-Hearth-Function-Arn", route.function_arn);
+  request.headers.emplace_back("X-Hearth-Function-Arn", attempt->invoked_arn);
   request.headers.emplace_back("Content-Type", attempt->request.content_type);
   if (!attempt->request.client_context.empty()) {
     request.headers.emplace_back("X-Hearth-Client-Context", attempt->request.client_context);

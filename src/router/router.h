@@ -99,6 +99,11 @@ class Router {
   std::atomic<uint64_t> next_waiter_{1};
 };
 
+// The ARN a runtime reports as invoked: the function's ARN qualified as the caller qualified it
+// (an alias, a version, or nothing), given the ARN of the version that runs.
+std::string invokedFunctionArn(const std::string& version_arn, const std::string& version,
+                               const std::optional<std::string>& qualifier);
+
 // Picks the version an alias routes to given a uniform draw in [0, 1).
 std::string pickAliasVersion(const AliasRoute& alias, double draw);
 

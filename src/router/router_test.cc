@@ -190,3 +190,19 @@ TEST(PickAliasVersion, HonoursWeights) {
 
 }  // namespace
 }  // namespace hearth
+
+namespace hearth {
+namespace {
+
+TEST(InvokedFunctionArn, IsQualifiedAsTheCallerQualifiedIt) {
+  const std::string arn = "arn:aws:lambda:us-east-1:123456789012:function:fn";
+  EXPECT_EQ(invokedFunctionArn(arn + ":2", "2", std::string("live")), arn + ":live");
+  EXPECT_EQ(invokedFunctionArn(arn + ":2", "2", std::string("2")), arn + ":2");
+  EXPECT_EQ(invokedFunctionArn(arn + ":$LATEST.PUBLISHED", "$LATEST.PUBLISHED", std::nullopt), arn);
+  EXPECT_EQ(invokedFunctionArn(arn + ":$LATEST.PUBLISHED", "$LATEST.PUBLISHED",
+                               std::string("$LATEST.PUBLISHED")),
+            arn + ":$LATEST.PUBLISHED");
+}
+
+}  // namespace
+}  // namespace hearth

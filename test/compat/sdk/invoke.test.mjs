@@ -79,6 +79,7 @@ def handler(event, context):
         "event": event,
         "version": context.function_version,
         "requestId": context.aws_request_id,
+        "invokedArn": context.invoked_function_arn,
         "maxConcurrency": os.environ.get("AWS_LAMBDA_MAX_CONCURRENCY"),
     }
 `;
@@ -250,7 +251,8 @@ describe('invoke (data plane)', T, () => {
     }
 
     it('python3.13 (lambda_function.handler in a zip)', IT, async () => {
-      await checkRoundTrip(await python(), 'python', { maxConcurrency: '4' });
+      const fn = await python();
+      await checkRoundTrip(fn, 'python', { maxConcurrency: '4', invokedArn: functionArn(fn.name, '1') });
     });
 
     it('nodejs22.x (ESM index.mjs exporting an async handler)', IT, async () => {
@@ -296,6 +298,14 @@ describe('invoke (data plane)', T, () => {
       const report = lines.find((l) => l.type === 'platform.report' && l.record?.requestId === r.requestId);
       assert.ok(report, `${what}: platform.report for ${r.requestId} in the tail:\n${r.logs}`);
       assert.equal(typeof report.record.metrics?.durationMs, 'number', `${what}: report metrics.durationMs`);
+      assert.equal(
+        report.record.metrics.billedDurationMs,
+        Math.ceil(report.record.metrics.durationMs),
+        `${what}: report metrics.billedDurationMs`,
+      );
+      assert.equal(typeof report.record.metrics.memorySizeMB, 'number', `${what}: report metrics.memorySizeMB`);
+      assert.equal(typeof report.record.metrics.maxMemoryUsedMB, 'number', `${what}: report metrics.maxMemoryUsedMB`);
+      assert.equal(report.record.status, 'success', `${what}: report status`);
       assert.ok(
         lines.some((l) => l.type === 'platform.start' && l.record?.requestId === r.requestId),
         `${what}: platform.start for ${r.requestId}`,
@@ -394,6 +404,7 @@ describe('invoke (data plane)', T, () => {
         const r = await invokeOk(ctx.client, fn.name, { i }, { Qualifier: 'live' });
         assert.equal(r.executedVersion, '1', 'X-Amz-Executed-Version for alias live -> 1');
         assert.equal(r.json.version, '1', 'the function sees version 1');
+        assert.equal(r.json.invokedArn, functionArn(fn.name, 'live'), 'the invoked ARN names the alias');
       }
       // The alias ARN as FunctionName works as well.
       const byArn = await invokeOk(ctx.client, functionArn(fn.name, 'live'), {});
@@ -401,6 +412,7 @@ describe('invoke (data plane)', T, () => {
       // And so does a version-qualified ARN.
       const byVersionArn = await invokeOk(ctx.client, functionArn(fn.name, '2'), {});
       assert.equal(byVersionArn.executedVersion, '2');
+      assert.equal(byVersionArn.json.invokedArn, functionArn(fn.name, '2'), 'the invoked ARN names the version');
     });
 
     it('weighted alias 1 + {2: 0.5}: ~40 invokes run both versions', IT, async () => {
@@ -449,8 +461,29 @@ describe('invoke (data plane)', T, () => {
       const r = await invokeOk(ctx.client, fn.name, { unqualified: true });
       assert.equal(r.executedVersion, '$LATEST.PUBLISHED');
       assert.equal(r.json.version, '$LATEST.PUBLISHED');
+      assert.equal(r.json.invokedArn, functionArn(fn.name), 'an unqualified invoke reports the unqualified ARN');
       const r2 = await invokeOk(ctx.client, fn.name, {}, { Qualifier: '$LATEST.PUBLISHED' });
       assert.equal(r2.executedVersion, '$LATEST.PUBLISHED');
+      assert.equal(r2.json.invokedArn, functionArn(fn.name, '$LATEST.PUBLISHED'));
+    });
+
+    it('a payload that is not JSON -> InvalidRequestContentException (400), nothing runs', IT, async () => {
+      const fn = await python();
+      for (const bad of ['hello', '{"a":', "'test'", '{} {}']) {
+        const err = await expectError(
+          invoke(ctx.client, fn.name, Buffer.from(bad), { Qualifier: fn.version }),
+          'InvalidRequestContentException',
+        );
+        assert.equal(err.$metadata.httpStatusCode, 400);
+        assert.match(err.message, /^Could not parse request body into json: Could not parse payload into json: /);
+      }
+      // The same through the control-plane path (DryRun checks the payload too).
+      await expectError(
+        invoke(ctx.client, fn.name, Buffer.from('nope'), { Qualifier: fn.version, InvocationType: 'DryRun' }),
+        'InvalidRequestContentException',
+      );
+      const ok = await invokeOk(ctx.client, fn.name, { fine: true }, { Qualifier: fn.version });
+      assert.deepEqual(ok.json.event, { fine: true });
     });
 
     it('X-Amz-Client-Context reaches the function (Python context.client_context)', IT, async () => {
