@@ -28,6 +28,7 @@
 #include "net/event_loop.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
+#include "protocol/agent_protocol.h"
 #include "sandbox/sandbox_launcher.h"
 
 namespace hearth {
@@ -50,6 +51,8 @@ std::string interpreterFor(const std::map<std::string, std::string>& interpreter
 namespace {
 
 constexpr size_t kMaxBufferedLogLines = 20000;
+constexpr int64_t kMaxDrainMs = 16 * 60 * 1000;  // the longest Timeout (15 min) plus grace
+constexpr std::chrono::milliseconds kDrainPoll{50};
 constexpr size_t kMaxLogLinesPerShipment = 2000;
 
 HttpResponse jsonReply(int status, const json::object& body) {
@@ -58,22 +61,6 @@ HttpResponse jsonReply(int status, const json::object& body) {
   response.set("Content-Type", "application/json");
   response.body = json::serialize(body);
   return response;
-}
-
-std::string str(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-int64_t num(const json::object& o, std::string_view key, int64_t fallback) {
-  const json::value* v = o.if_contains(key);
-  if (v != nullptr && v->is_int64()) {
-    return v->get_int64();
-  }
-  if (v != nullptr && v->is_uint64()) {
-    return static_cast<int64_t>(v->get_uint64());
-  }
-  return fallback;
 }
 
 // Finds `program` on PATH; returns "" when absent. Absolute paths are checked as they are.
@@ -120,36 +107,21 @@ struct EnvironmentSpec {
 };
 
 Result<EnvironmentSpec> parseSpec(const std::string& id, const std::string& body) {
-  boost::system::error_code ec;
-  json::value value = json::parse(body, ec);
-  if (ec || !value.is_object()) {
-    return invalidParameter("environment spec must be a JSON object");
-  }
-  const auto& o = value.get_object();
+  HEARTH_ASSIGN_OR_RETURN(protocol::EnvironmentSpec wire, protocol::decodeEnvironmentSpec(body));
   EnvironmentSpec spec;
   spec.id = id;
-  spec.function_name = str(o, "functionName");
-  spec.version = str(o, "version");
-  spec.function_arn = str(o, "functionArn");
-  spec.runtime = str(o, "runtime");
-  spec.handler = str(o, "handler");
-  spec.code_sha = str(o, "codeSha256Hex");
-  spec.memory_mb = num(o, "memoryMb", 2048);
-  spec.timeout_s = static_cast<int>(num(o, "timeoutSeconds", 3));
-  spec.max_concurrency = static_cast<int>(num(o, "maxConcurrency", 1));
-  spec.vcpus = static_cast<int>(num(o, "vcpus", 1));
-  spec.log_group = str(o, "logGroup");
-  if (const auto* env = o.if_contains("environment"); env && env->is_object()) {
-    for (const auto& [k, v] : env->get_object()) {
-      if (v.is_string()) {
-        spec.environment.emplace(std::string(k), std::string(v.get_string()));
-      }
-    }
-  }
-  if (spec.function_name.empty() || spec.runtime.empty() || spec.code_sha.empty() ||
-      spec.max_concurrency < 1) {
-    return invalidParameter("environment spec misses functionName, runtime or codeSha256Hex");
-  }
+  spec.function_name = std::move(wire.function_name);
+  spec.version = std::move(wire.version);
+  spec.function_arn = std::move(wire.function_arn);
+  spec.runtime = std::move(wire.runtime);
+  spec.handler = std::move(wire.handler);
+  spec.code_sha = std::move(wire.code_sha256_hex);
+  spec.memory_mb = wire.memory_mb;
+  spec.timeout_s = wire.timeout_seconds;
+  spec.max_concurrency = wire.max_concurrency;
+  spec.vcpus = wire.vcpus;
+  spec.log_group = std::move(wire.log_group);
+  spec.environment = std::move(wire.environment);
   return spec;
 }
 
@@ -227,6 +199,7 @@ struct ManagedEnvironment {
   std::string launch_error_type;  // set when launching failed before the runtime ran
   std::string launch_error;
   bool exited = false;
+  bool draining = false;  // refusing new invocations; stopped once idle or at the deadline
 };
 
 class AgentImpl final : public Agent {
@@ -327,7 +300,10 @@ class AgentImpl final : public Agent {
     constexpr std::string_view kEnvironments = "/agent/v1/environments/";
     std::string_view target = request.target;
     if (target == "/agent/v1/status" && request.method == "GET") {
-      respond(jsonReply(200, statusJson()));
+      HttpResponse response;
+      response.set("Content-Type", "application/json");
+      response.body = protocol::encode(status(/*with_usage=*/false));
+      respond(std::move(response));
       return;
     }
     if (target.substr(0, kEnvironments.size()) != kEnvironments) {
@@ -335,6 +311,11 @@ class AgentImpl final : public Agent {
       return;
     }
     std::string_view rest = target.substr(kEnvironments.size());
+    std::string_view query;
+    if (size_t q = rest.find('?'); q != std::string_view::npos) {
+      query = rest.substr(q + 1);
+      rest = rest.substr(0, q);
+    }
     size_t slash = rest.find('/');
     std::string id(rest.substr(0, slash));
     std::string_view verb = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
@@ -347,7 +328,18 @@ class AgentImpl final : public Agent {
       return;
     }
     if (verb.empty() && request.method == "DELETE") {
-      stopEnvironment(id);
+      int64_t drain_ms = 0;
+      constexpr std::string_view kDrain = "drainMs=";
+      if (query.substr(0, kDrain.size()) == kDrain) {
+        std::string_view n = query.substr(kDrain.size());
+        auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), drain_ms);
+        if (ec != std::errc() || drain_ms < 0 || drain_ms > kMaxDrainMs) {
+          respond(jsonReply(
+              400, json::object{{"message", "drainMs must be 0.." + std::to_string(kMaxDrainMs)}}));
+          return;
+        }
+      }
+      drainEnvironment(id, std::chrono::milliseconds(drain_ms));
       respond(jsonReply(202, json::object{{"id", id}}));
       return;
     }
@@ -471,6 +463,55 @@ class AgentImpl final : public Agent {
       failLaunch(env, "Runtime.Unavailable", "the agent's launch queue is full");
     }
     return jsonReply(202, json::object{{"id", id}});
+  }
+
+  // Refuses new invocations of the EE at once; stops it when nothing is outstanding any more, or
+  // when `drain` has passed, whichever comes first. Until then its Runtime API keeps serving, so
+  // outstanding invocations complete normally.
+  void drainEnvironment(const std::string& id, std::chrono::milliseconds drain) {
+    std::shared_ptr<ManagedEnvironment> env;
+    {
+      std::lock_guard lock(mu_);
+      auto it = environments_.find(id);
+      if (it == environments_.end()) {
+        rememberStopped(id);
+        return;
+      }
+      env = it->second;
+      if (env->draining) {
+        return;
+      }
+      env->draining = true;
+    }
+    env->ee->stop();
+    if (drain.count() == 0 || env->ee->outstanding() == 0) {
+      stopEnvironment(id);
+      return;
+    }
+    checkDrain(id, std::chrono::steady_clock::now() + drain);
+    wake_.notify_all();  // the next heartbeat reports it Draining
+  }
+
+  void checkDrain(std::string id, std::chrono::steady_clock::time_point deadline) {
+    loop_->runAfter(kDrainPoll, [this, id, deadline] {
+      std::shared_ptr<ManagedEnvironment> env;
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) {
+          return;
+        }
+        auto it = environments_.find(id);
+        if (it == environments_.end()) {
+          return;
+        }
+        env = it->second;
+      }
+      if (env->ee->outstanding() == 0 || std::chrono::steady_clock::now() >= deadline) {
+        stopEnvironment(id);
+      } else {
+        checkDrain(id, deadline);
+      }
+    });
   }
 
   void stopEnvironment(const std::string& id) {
@@ -683,41 +724,55 @@ class AgentImpl final : public Agent {
     std::lock_guard lock(log_mu_);
     if (logs_.size() >= kMaxBufferedLogLines) {
       logs_.pop_front();
+      ++first_log_seq_;
       ++dropped_logs_;
     }
-    logs_.push_back(json::object{{"function", who.function_name},
-                                 {"version", who.version},
-                                 {"environment", who.id},
-                                 {"line", line}});
+    logs_.push_back(protocol::LogLine{who.function_name, who.version, who.id, line});
   }
 
-  // with_memory samples each runtime's resident memory (reads /proc; done once per heartbeat).
-  json::object statusJson(bool with_memory = true) {
-    json::array envs;
-    std::lock_guard lock(mu_);
-    if (with_memory) {
+  // Each EE's state; with_usage also samples CPU and resident memory (reads /proc) and updates
+  // the pressure marks. The /proc reads run outside mu_, so invocations never wait on them.
+  // REQUIRES: with_usage only from the control thread (it owns cpu_).
+  protocol::Heartbeat status(bool with_usage) {
+    std::vector<std::pair<std::string, std::shared_ptr<ManagedEnvironment>>> envs;
+    std::vector<Sandbox*> sandboxes;
+    {
+      std::lock_guard lock(mu_);
+      envs.reserve(environments_.size());
+      for (const auto& [id, env] : environments_) {
+        envs.emplace_back(id, env);
+        sandboxes.push_back(env->sandbox.get());
+      }
+    }
+    if (with_usage) {
       cpu_.sample();
     }
-    for (const auto& [id, env] : environments_) {
-      std::string state(environmentStateName(env->ee->state()));
-      json::object e{{"id", id},
-                     {"state", state},
-                     {"outstanding", env->ee->outstanding()},
-                     {"maxConcurrency", env->spec.max_concurrency},
-                     {"initMs", env->ee->initDurationMs()}};
-      std::string error_type =
-          env->launch_error_type.empty() ? env->ee->initErrorType() : env->launch_error_type;
-      if (!error_type.empty()) {
-        e["errorType"] = error_type;
-        e["errorMessage"] =
-            env->launch_error.empty() ? env->ee->initErrorMessage() : env->launch_error;
+    protocol::Heartbeat heartbeat;
+    heartbeat.instance_id = options_.instance_id;
+    heartbeat.environments.reserve(envs.size());
+    for (size_t i = 0; i < envs.size(); ++i) {
+      const auto& [id, env] = envs[i];
+      protocol::EnvironmentStatus e;
+      e.id = id;
+      e.phase = phaseOf(env->ee->state(), env->draining);
+      e.outstanding = env->ee->outstanding();
+      e.max_concurrency = env->spec.max_concurrency;
+      e.init_ms = env->ee->initDurationMs();
+      {
+        std::lock_guard lock(mu_);
+        e.error_type = env->launch_error_type;
+        e.error_message = env->launch_error;
       }
-      if (env->sandbox && with_memory) {
-        int64_t rss = env->sandbox->residentBytes();
+      if (e.error_type.empty()) {
+        e.error_type = env->ee->initErrorType();
+        e.error_message = env->ee->initErrorMessage();
+      }
+      if (sandboxes[i] != nullptr && with_usage) {
+        int64_t rss = sandboxes[i]->residentBytes();
         env->ee->recordMemory(rss);
-        e["residentBytes"] = rss;
-        double cpu = cpu_.utilisation(env->sandbox->pid(), env->spec.vcpus);
-        e["cpuUtilization"] = cpu;
+        double cpu = cpu_.utilisation(sandboxes[i]->pid(), env->spec.vcpus);
+        e.resident_bytes = rss;
+        e.cpu_utilization = cpu;
         std::string pressure;
         if (rss > env->spec.memory_mb * 1024 * 1024 * kMemoryPressure) {
           pressure = "memory";
@@ -726,9 +781,25 @@ class AgentImpl final : public Agent {
         }
         env->ee->setPressure(pressure);
       }
-      envs.push_back(std::move(e));
+      heartbeat.environments.push_back(std::move(e));
     }
-    return json::object{{"instanceId", options_.instance_id}, {"environments", std::move(envs)}};
+    return heartbeat;
+  }
+
+  static protocol::EnvironmentPhase phaseOf(EnvironmentState state, bool draining) {
+    switch (state) {
+      case EnvironmentState::kStarting:
+        return draining ? protocol::EnvironmentPhase::kDraining
+                        : protocol::EnvironmentPhase::kStarting;
+      case EnvironmentState::kReady:
+        return draining ? protocol::EnvironmentPhase::kDraining
+                        : protocol::EnvironmentPhase::kReady;
+      case EnvironmentState::kInitFailed:
+        return protocol::EnvironmentPhase::kInitFailed;
+      case EnvironmentState::kExited:
+        return protocol::EnvironmentPhase::kExited;
+    }
+    return protocol::EnvironmentPhase::kExited;
   }
 
   // Registers, then heartbeats and ships logs until drained. Wakes early on EE state changes so
@@ -742,36 +813,30 @@ class AgentImpl final : public Agent {
     while (!stopping_) {
       lock.unlock();
       if (!registered) {
-        registered = post(*client, "/_hearth/agent/v1/register", registration());
+        registered = post(*client, "/_hearth/agent/v1/register", protocol::encode(registration()));
         if (!registered) {
           std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
       } else {
         shipLogs(*client);
         bool due = std::chrono::steady_clock::now() >= next_heartbeat;
-        json::object status = statusJson(/*with_memory=*/due);
-        json::array states_only;
-        for (const auto& e : status["environments"].as_array()) {
-          states_only.push_back(json::object{{"id", e.at("id")}, {"state", e.at("state")}});
+        protocol::Heartbeat heartbeat = status(/*with_usage=*/due);
+        std::string states;
+        for (const auto& e : heartbeat.environments) {
+          states += e.id + '=' + std::string(protocol::phaseName(e.phase)) + ';';
         }
-        std::string states = json::serialize(states_only);
         if (states != last_states || due) {
           HttpResponse response;
-          if (post(*client, "/_hearth/agent/v1/heartbeat", status, &response)) {
+          if (post(*client, "/_hearth/agent/v1/heartbeat", protocol::encode(heartbeat),
+                   &response)) {
             last_states = states;
             next_heartbeat = std::chrono::steady_clock::now() + options_.heartbeat_interval;
             // The server lists environments it does not know (it restarted, or a start
             // overtook a stop): stop them.
-            boost::system::error_code ec;
-            json::value reply = json::parse(response.body, ec);
-            if (!ec && reply.is_object()) {
-              if (const auto* stop = reply.get_object().if_contains("stop");
-                  stop && stop->is_array()) {
-                for (const auto& id : stop->get_array()) {
-                  if (id.is_string()) {
-                    stopEnvironment(std::string(id.get_string()));
-                  }
-                }
+            auto reply = protocol::decodeHeartbeatReply(response.body);
+            if (reply.isOk()) {
+              for (const auto& id : reply->stop) {
+                stopEnvironment(id);
               }
             }
           } else if (response.status == 404) {
@@ -784,24 +849,25 @@ class AgentImpl final : public Agent {
     }
   }
 
-  json::object registration() const {
-    return json::object{{"instanceId", options_.instance_id},
-                        {"address", fmt::format("{}:{}", options_.listen_host, port())},
-                        {"zone", options_.zone},
-                        {"instanceType", options_.instance_type},
-                        {"vcpus", options_.vcpus},
-                        {"memoryMiB", options_.memory_mib},
-                        {"pid", static_cast<int64_t>(::getpid())}};
+  protocol::Registration registration() const {
+    return protocol::Registration{options_.instance_id,
+                                  options_.listen_host,
+                                  port(),
+                                  options_.zone,
+                                  options_.instance_type,
+                                  options_.vcpus,
+                                  options_.memory_mib,
+                                  static_cast<int64_t>(::getpid())};
   }
 
-  bool post(HttpClient& client, const std::string& target, const json::object& body,
+  bool post(HttpClient& client, const std::string& target, std::string body,
             HttpResponse* out = nullptr) {
     HttpRequest request;
     request.method = "POST";
     request.target = target;
-    request.headers.emplace_back("X-Hearth-Agent-Token", options_.token);
+    request.headers.emplace_back(std::string(protocol::kTokenHeader), options_.token);
     request.headers.emplace_back("Content-Type", "application/json");
-    request.body = json::serialize(body);
+    request.body = std::move(body);
     auto response = client.send(request, std::chrono::seconds(5));
     if (!response.isOk()) {
       return false;
@@ -812,28 +878,36 @@ class AgentImpl final : public Agent {
     return response->status / 100 == 2;
   }
 
+  // Ships buffered lines in batches. A line leaves the buffer only once the server has stored
+  // it, so lines survive a server that is down or restarting (up to the buffer bound).
   void shipLogs(HttpClient& client) {
     for (;;) {
-      json::array lines;
-      int64_t dropped = 0;
+      protocol::LogBatch batch;
+      batch.instance_id = options_.instance_id;
+      uint64_t first = 0;
       {
         std::lock_guard lock(log_mu_);
-        while (!logs_.empty() && lines.size() < kMaxLogLinesPerShipment) {
-          lines.push_back(std::move(logs_.front()));
-          logs_.pop_front();
-        }
-        dropped = dropped_logs_;
-        dropped_logs_ = 0;
+        first = first_log_seq_;
+        size_t n = std::min(logs_.size(), kMaxLogLinesPerShipment);
+        batch.lines.assign(logs_.begin(), logs_.begin() + static_cast<std::ptrdiff_t>(n));
+        batch.dropped = dropped_logs_;
       }
-      if (lines.empty()) {
+      if (batch.lines.empty()) {
         return;
       }
-      size_t count = lines.size();
-      if (!post(client, "/_hearth/agent/v1/logs",
-                json::object{{"instanceId", options_.instance_id},
-                             {"dropped", dropped},
-                             {"lines", std::move(lines)}})) {
-        return;  // the lines are lost; the server may be restarting
+      size_t count = batch.lines.size();
+      if (!post(client, "/_hearth/agent/v1/logs", protocol::encode(batch))) {
+        return;  // kept; sent again on the next pass
+      }
+      {
+        std::lock_guard lock(log_mu_);
+        // Lines dropped for room while the batch was in flight were among those just shipped.
+        uint64_t shipped_end = first + count;
+        while (!logs_.empty() && first_log_seq_ < shipped_end) {
+          logs_.pop_front();
+          ++first_log_seq_;
+        }
+        dropped_logs_ -= std::min(dropped_logs_, batch.dropped);
       }
       if (count < kMaxLogLinesPerShipment) {
         return;
@@ -865,7 +939,8 @@ class AgentImpl final : public Agent {
   CpuSampler cpu_;  // guarded by mu_
   std::mutex code_mu_;
   std::mutex log_mu_;
-  std::deque<json::object> logs_;
+  std::deque<protocol::LogLine> logs_;  // guarded by log_mu_
+  uint64_t first_log_seq_ = 0;          // sequence number of logs_.front()
   int64_t dropped_logs_ = 0;
 };
 

@@ -54,6 +54,10 @@ class LocalInstanceProvider final : public InstanceProvider {
                         InstanceExitCallback on_exit);
   ~LocalInstanceProvider() override;
 
+  // Replaces the options (the server knows its own URL only once it listens). REQUIRES: before
+  // the first launch.
+  void configure(LocalInstanceOptions options) { options_ = std::move(options); }
+
   Status launch(const InstanceLaunch& launch) override;
   void terminate(const std::string& instance_id) override;
 

@@ -99,9 +99,29 @@ class ServerImpl final : public Server {
     router_options.max_queue_wait = options_.router_queue_wait;
     router_ =
         std::make_unique<Router>(router_options, agent_client_.get(), loop_.get(), agent_token_);
-    fleet_ = std::make_unique<FleetManager>(
-        FleetOptions{}, store_.get(), providers_.get(), functions_.get(), code_.get(), logs_.get(),
-        std::move(catalog), router_.get(), agent_client_.get(), &clock_, agent_token_);
+    control_plane_source_ = std::make_unique<ControlPlaneSource>(functions_.get(), providers_.get(),
+                                                                 /*default_min_environments=*/3);
+    agent_channel_ = std::make_unique<HttpAgentChannel>(agent_client_.get(), agent_token_);
+    route_sink_ = std::make_unique<RouterSink>(router_.get());
+    launcher_ = ProcessLauncher::makeProcessLauncher();
+    instances_ = std::make_unique<LocalInstanceProvider>(LocalInstanceOptions{}, launcher_.get(),
+                                                         [this](const std::string& id, int code) {
+                                                           if (fleet_) {
+                                                             fleet_->onInstanceExit(id, code);
+                                                           }
+                                                         });
+    FleetDeps fleet_deps;
+    fleet_deps.desired = control_plane_source_.get();
+    fleet_deps.versions = control_plane_source_.get();
+    fleet_deps.instances = instances_.get();
+    fleet_deps.agents = agent_channel_.get();
+    fleet_deps.routes = route_sink_.get();
+    fleet_deps.policy = &scaling_policy_;
+    fleet_deps.logs = logs_.get();
+    fleet_deps.code = code_.get();
+    fleet_deps.clock = &clock_;
+    fleet_deps.agent_token = agent_token_;
+    fleet_ = std::make_unique<FleetManager>(FleetOptions{}, std::move(catalog), fleet_deps);
     control_work_ = std::make_unique<WorkQueue>(options_.control_threads, options_.control_queue);
     if (!options_.access_keys.empty()) {
       verifier_ = std::make_unique<SigV4Verifier>(options_.access_keys, options_.account.region,
@@ -120,7 +140,7 @@ class ServerImpl final : public Server {
       return fleet->handleAgentRequest(request);
     };
     deps.fleet_stats_json = [fleet] {
-      FleetManager::Stats stats = fleet->stats();
+      FleetState::Stats stats = fleet->stats();
       return fmt::format(R"({{"instances":{},"environments":{},"readyEnvironments":{}}})",
                          stats.instances, stats.environments, stats.ready_environments);
     };
@@ -151,7 +171,6 @@ class ServerImpl final : public Server {
       HEARTH_RETURN_IF_ERROR(ensureDemo(providers_.get(), functions_.get()));
     }
     http_->start();
-    launcher_ = ProcessLauncher::makeProcessLauncher();
     LocalInstanceOptions local;
     local.hearth_binary =
         options_.hearth_binary.empty() ? executableDir() + "/hearth" : options_.hearth_binary;
@@ -167,10 +186,8 @@ class ServerImpl final : public Server {
         options_.runtimes_dir.empty() ? executableDir() + "/../runtimes" : options_.runtimes_dir;
     local.interpreters = options_.interpreters;
     local.region = options_.account.region;
-    instances_ = std::make_unique<LocalInstanceProvider>(
-        local, launcher_.get(),
-        [fleet](const std::string& id, int code) { fleet->onInstanceExit(id, code); });
-    fleet_->setInstanceProvider(instances_.get());
+    instances_->configure(std::move(local));
+    store_watch_ = store_->watch("", [fleet](const std::vector<Change>&) { fleet->poke(); });
     fleet_->start();
     reconciler_ = std::thread([this] { reconcileLoop(); });
     api_->setReady(true);
@@ -196,6 +213,7 @@ class ServerImpl final : public Server {
     if (control_work_) {
       control_work_->drain();
     }
+    store_watch_.reset();
     if (fleet_) {
       fleet_->stop();
     }
@@ -250,7 +268,12 @@ class ServerImpl final : public Server {
   EventLoopPtr loop_;
   AsyncHttpClientPtr agent_client_;
   std::unique_ptr<Router> router_;
+  std::unique_ptr<ControlPlaneSource> control_plane_source_;
+  std::unique_ptr<HttpAgentChannel> agent_channel_;
+  std::unique_ptr<RouterSink> route_sink_;
+  MinimumEnvironmentsPolicy scaling_policy_;
   std::unique_ptr<FleetManager> fleet_;
+  WatchHandlePtr store_watch_;
   SandboxLauncherPtr launcher_;
   std::unique_ptr<LocalInstanceProvider> instances_;
   std::unique_ptr<ApiHandler> api_;

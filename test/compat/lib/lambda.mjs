@@ -459,3 +459,6 @@ export async function waitFunctionGone(client, name, qualifier) {
     { what: `function ${name}${qualifier ? `:${qualifier}` : ''} to be deleted` },
   );
 }
+
+/** The SDK's commands, for tests outside test/compat (they cannot resolve its node_modules). */
+export * as sdk from '@aws-sdk/client-lambda';

@@ -1,0 +1,408 @@
+#include "fleet/planner.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "fleet/placement.h"
+
+namespace hearth {
+
+std::string_view placedStateName(PlacedState state) {
+  switch (state) {
+    case PlacedState::kAssigned:
+      return "Assigned";
+    case PlacedState::kStarting:
+      return "Starting";
+    case PlacedState::kReady:
+      return "Ready";
+    case PlacedState::kFailed:
+      return "Failed";
+    case PlacedState::kDraining:
+      return "Draining";
+    case PlacedState::kGone:
+      return "Gone";
+  }
+  return "Gone";
+}
+
+std::string initFailureCode(const std::string& error_type) {
+  if (error_type == "Runtime.InvalidRuntime" || error_type == "Runtime.InvalidEntrypoint") {
+    return "FunctionError.InvalidEntryPoint";
+  }
+  if (error_type.rfind("FunctionError.", 0) == 0) {
+    return error_type;
+  }
+  return "FunctionError.RuntimeInitError";
+}
+
+void apply(const FleetAction& action, SteadyTime now, ObservedFleet& fleet) {
+  auto touch = [&](const std::string& instance_id) {
+    if (auto it = fleet.instances.find(instance_id); it != fleet.instances.end()) {
+      it->second.last_used = now;
+    }
+  };
+  std::visit(
+      [&](const auto& a) {
+        using A = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<A, LaunchInstance>) {
+          fleet.instances[a.instance.id] = a.instance;
+        } else if constexpr (std::is_same_v<A, TerminateInstance>) {
+          fleet.instances.erase(a.instance_id);
+          for (auto& [id, env] : fleet.environments) {
+            if (env.instance_id == a.instance_id) {
+              env.state = PlacedState::kGone;
+            }
+          }
+        } else if constexpr (std::is_same_v<A, PlaceEnvironment>) {
+          fleet.environments[a.environment.id] = a.environment;
+          touch(a.environment.instance_id);
+        } else if constexpr (std::is_same_v<A, StartEnvironment>) {
+          if (auto it = fleet.environments.find(a.environment_id); it != fleet.environments.end()) {
+            it->second.state = PlacedState::kStarting;
+            it->second.sent_at = now;
+          }
+        } else if constexpr (std::is_same_v<A, DrainEnvironment>) {
+          if (auto it = fleet.environments.find(a.environment_id); it != fleet.environments.end()) {
+            it->second.state = PlacedState::kDraining;
+            it->second.drain_deadline = now + a.drain;
+          }
+        } else if constexpr (std::is_same_v<A, FailEnvironment>) {
+          if (auto it = fleet.environments.find(a.environment_id); it != fleet.environments.end()) {
+            it->second.state = PlacedState::kFailed;
+            it->second.error_type = a.error_type;
+            it->second.error_message = a.error_message;
+          }
+        } else if constexpr (std::is_same_v<A, ForgetEnvironment>) {
+          if (auto it = fleet.environments.find(a.environment_id); it != fleet.environments.end()) {
+            std::string instance_id = it->second.instance_id;
+            fleet.environments.erase(it);
+            touch(instance_id);
+          }
+        } else if constexpr (std::is_same_v<A, SetVersionState>) {
+          // Recorded by the control plane, not in the fleet model.
+        }
+      },
+      action);
+}
+
+namespace {
+
+// How long after its drain deadline a draining EE is forgotten even if its agent never confirms.
+constexpr std::chrono::seconds kDrainConfirmMargin{5};
+
+bool isLive(PlacedState s) {
+  return s == PlacedState::kAssigned || s == PlacedState::kStarting || s == PlacedState::kReady;
+}
+
+// Builds a plan by applying each decision to a working copy of the fleet as it goes, so later
+// steps see the effect of earlier ones.
+class Planner {
+ public:
+  explicit Planner(const PlanInput& in) : in_(in), fleet_(*in.observed) {}
+
+  FleetPlan run() {
+    loseSilentInstances();
+    failSlowInits();
+    std::set<VersionKey> desired_keys;
+    for (const DesiredVersion& d : in_.desired->versions) {
+      desired_keys.insert(d.key);
+      planVersion(d);
+    }
+    retireUnwanted(desired_keys);
+    startAssigned();
+    releaseIdleInstances();
+    return std::move(plan_);
+  }
+
+ private:
+  void emit(FleetAction action) {
+    apply(action, in_.now, fleet_);
+    plan_.actions.push_back(std::move(action));
+  }
+
+  std::chrono::milliseconds drainFor(const ObservedEnvironment& env) const {
+    if (env.state != PlacedState::kReady) {
+      return std::chrono::milliseconds(0);
+    }
+    return std::chrono::seconds(env.timeout_seconds) + in_.options.drain_grace;
+  }
+
+  void drain(const std::string& env_id) {
+    const ObservedEnvironment& env = fleet_.environments.at(env_id);
+    DrainEnvironment action{env_id, "", 0, drainFor(env)};
+    if (auto it = fleet_.instances.find(env.instance_id);
+        it != fleet_.instances.end() && it->second.state == InstanceState::kRunning) {
+      action.host = it->second.host;
+      action.port = it->second.port;
+    }
+    emit(std::move(action));
+  }
+
+  void loseSilentInstances() {
+    std::vector<std::string> lost;
+    for (const auto& [id, instance] : fleet_.instances) {
+      bool silent = instance.state == InstanceState::kRunning &&
+                    in_.now - instance.last_heartbeat > in_.options.heartbeat_timeout;
+      bool never_registered = instance.state == InstanceState::kPending &&
+                              in_.now - instance.launched_at > in_.options.register_timeout;
+      bool exited = instance.state == InstanceState::kTerminated;
+      if (silent || never_registered || exited) {
+        lost.push_back(id);
+      }
+    }
+    for (const auto& id : lost) {
+      emit(TerminateInstance{id, /*lost=*/true});
+    }
+  }
+
+  void failSlowInits() {
+    std::vector<std::string> slow;
+    for (const auto& [id, env] : fleet_.environments) {
+      if (env.state == PlacedState::kStarting && in_.now - env.sent_at > env.init_timeout) {
+        slow.push_back(id);
+      }
+    }
+    for (const auto& id : slow) {
+      emit(FailEnvironment{id, "FunctionError.InitTimeout",
+                           "The execution environment did not finish init in time."});
+    }
+  }
+
+  std::vector<std::string> environmentsOf(const VersionKey& key, auto&& predicate) const {
+    std::vector<std::string> ids;
+    for (const auto& [id, env] : fleet_.environments) {
+      if (env.key == key && predicate(env)) {
+        ids.push_back(id);
+      }
+    }
+    return ids;
+  }
+
+  void planVersion(const DesiredVersion& d) {
+    bool may_run = d.state == VersionState::kPending || d.state == VersionState::kActive;
+    int count = may_run ? in_.policy->desiredEnvironments(d, fleet_, in_.now) : 0;
+    auto current = [&](const ObservedEnvironment& e) { return e.deployment == d.deployment; };
+    auto live = environmentsOf(d.key, [&](const auto& e) { return current(e) && isLive(e.state); });
+    auto ready = environmentsOf(
+        d.key, [&](const auto& e) { return current(e) && e.state == PlacedState::kReady; });
+    auto failed = environmentsOf(
+        d.key, [&](const auto& e) { return current(e) && e.state == PlacedState::kFailed; });
+
+    if (count > 0 && d.state == VersionState::kPending && !failed.empty()) {
+      const ObservedEnvironment& env = fleet_.environments.at(failed.front());
+      emit(SetVersionState{d.key, VersionState::kFailed, env.error_type + ": " + env.error_message,
+                           initFailureCode(env.error_type)});
+      return;
+    }
+    if (count > 0 && d.state == VersionState::kPending && static_cast<int>(ready.size()) >= count) {
+      emit(SetVersionState{d.key, VersionState::kActive, "", ""});
+    }
+    if (static_cast<int>(ready.size()) >= count) {
+      // The current deployment serves on its own: older ones drain.
+      for (const auto& id :
+           environmentsOf(d.key, [&](const auto& e) { return !current(e) && isLive(e.state); })) {
+        drain(id);
+      }
+    }
+    int missing = count - static_cast<int>(live.size());
+    if (missing > 0) {
+      int placed = place(d, missing);
+      if (placed < missing && d.state == VersionState::kPending) {
+        emit(SetVersionState{
+            d.key, VersionState::kFailed,
+            fmt::format("The capacity provider {} cannot provide {} execution environments "
+                        "within its MaxVCpuCount of {}.",
+                        d.capacity_provider, count, d.max_vcpus),
+            "CapacityProviderScalingLimitExceeded"});
+      }
+    } else if (missing < 0) {
+      // Surplus: EEs not yet ready first, then the least busy Ready ones.
+      std::vector<const ObservedEnvironment*> order;
+      for (const auto& id : live) {
+        order.push_back(&fleet_.environments.at(id));
+      }
+      std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+        bool a_ready = a->state == PlacedState::kReady;
+        bool b_ready = b->state == PlacedState::kReady;
+        if (a_ready != b_ready) {
+          return !a_ready;
+        }
+        return a->usage.outstanding < b->usage.outstanding;
+      });
+      std::vector<std::string> victims;
+      for (int i = 0; i < -missing; ++i) {
+        victims.push_back(order[i]->id);
+      }
+      for (const auto& id : victims) {
+        drain(id);
+      }
+    }
+  }
+
+  // Places up to `missing` EEs of `d`; returns how many were placed.
+  int place(const DesiredVersion& d, int missing) {
+    if (d.zones.empty()) {
+      return 0;
+    }
+    auto type = chooseInstanceType(*in_.catalog, d.requirements, d.size,
+                                   in_.options.preferred_environments_per_instance);
+    if (!type) {
+      return 0;
+    }
+    PlacementRequest request;
+    request.size = d.size;
+    request.count = missing;
+    std::vector<InstanceCapacity> capacities;
+    int used_vcpus = 0;
+    for (const auto& [id, instance] : fleet_.instances) {
+      if (instance.capacity_provider != d.capacity_provider ||
+          instance.state == InstanceState::kTerminated) {
+        continue;
+      }
+      used_vcpus += instance.type.vcpus;
+      InstanceCapacity capacity{id, instance.zone, instance.type.vcpus, instance.type.memory_mib};
+      for (const auto& [eid, env] : fleet_.environments) {
+        if (env.instance_id == id) {
+          capacity.free_vcpus -= env.vcpus;
+          capacity.free_memory_mib -= env.memory_mib;
+        }
+      }
+      capacities.push_back(capacity);
+    }
+    for (const auto& [eid, env] : fleet_.environments) {
+      if (env.key == d.key && env.deployment == d.deployment && isLive(env.state)) {
+        if (auto inst = fleet_.instances.find(env.instance_id); inst != fleet_.instances.end()) {
+          ++request.existing_per_zone[inst->second.zone];
+        }
+      }
+    }
+    PlacementDecision decision =
+        placeEnvironments(request, d.zones, capacities, *type, used_vcpus, d.max_vcpus);
+    std::vector<std::string> launched;
+    for (const auto& launch : decision.launches) {
+      ObservedInstance instance;
+      instance.id = in_.ids->newInstanceId();
+      instance.capacity_provider = d.capacity_provider;
+      instance.zone = launch.zone;
+      instance.type = launch.type;
+      instance.launched_at = in_.now;
+      instance.last_used = in_.now;
+      launched.push_back(instance.id);
+      emit(LaunchInstance{std::move(instance)});
+    }
+    int placed = 0;
+    for (const auto& assignment : decision.assignments) {
+      std::string instance_id = assignment.instance_id;
+      if (instance_id.rfind("new:", 0) == 0) {
+        size_t k = 0;
+        for (char c : instance_id.substr(4)) {
+          k = k * 10 + static_cast<size_t>(c - '0');
+        }
+        instance_id = k < launched.size() ? launched[k] : "";
+      }
+      if (instance_id.empty()) {
+        continue;
+      }
+      ObservedEnvironment env;
+      env.id = in_.ids->newEnvironmentId();
+      env.instance_id = instance_id;
+      env.key = d.key;
+      env.deployment = d.deployment;
+      env.capacity_provider = d.capacity_provider;
+      env.vcpus = d.size.vcpus;
+      env.memory_mib = d.size.memory_mib;
+      env.max_concurrency = d.max_concurrency;
+      env.timeout_seconds = d.timeout_seconds;
+      env.created_at = in_.now;
+      env.init_timeout =
+          std::max(in_.options.min_init_timeout, std::chrono::seconds(d.timeout_seconds));
+      emit(PlaceEnvironment{std::move(env)});
+      ++placed;
+    }
+    return placed;
+  }
+
+  void retireUnwanted(const std::set<VersionKey>& desired_keys) {
+    std::vector<std::string> to_drain;
+    std::vector<std::string> to_forget;
+    for (const auto& [id, env] : fleet_.environments) {
+      if (isLive(env.state) && !desired_keys.contains(env.key)) {
+        to_drain.push_back(id);
+      }
+    }
+    for (const auto& id : to_drain) {
+      drain(id);
+    }
+    std::vector<std::string> to_stop;
+    for (const auto& [id, env] : fleet_.environments) {
+      if (env.state == PlacedState::kFailed || env.state == PlacedState::kGone) {
+        to_stop.push_back(id);
+      } else if (env.state == PlacedState::kDraining &&
+                 in_.now > env.drain_deadline + kDrainConfirmMargin) {
+        to_forget.push_back(id);
+      }
+    }
+    for (const auto& id : to_stop) {
+      drain(id);  // failed or gone: stopped at once where its agent is still reachable
+      emit(ForgetEnvironment{id});
+    }
+    for (const auto& id : to_forget) {
+      emit(ForgetEnvironment{id});
+    }
+  }
+
+  void startAssigned() {
+    std::map<VersionKey, const DesiredVersion*> by_key;
+    for (const auto& d : in_.desired->versions) {
+      by_key[d.key] = &d;
+    }
+    std::vector<StartEnvironment> starts;
+    for (const auto& [id, env] : fleet_.environments) {
+      if (env.state != PlacedState::kAssigned) {
+        continue;
+      }
+      auto inst = fleet_.instances.find(env.instance_id);
+      auto d = by_key.find(env.key);
+      if (inst == fleet_.instances.end() || inst->second.state != InstanceState::kRunning ||
+          d == by_key.end()) {
+        continue;
+      }
+      starts.push_back(
+          StartEnvironment{id, inst->first, inst->second.host, inst->second.port, d->second->spec});
+    }
+    for (auto& start : starts) {
+      emit(std::move(start));
+    }
+  }
+
+  void releaseIdleInstances() {
+    std::set<std::string> in_use;
+    for (const auto& [id, env] : fleet_.environments) {
+      in_use.insert(env.instance_id);
+    }
+    std::vector<std::string> idle;
+    for (const auto& [id, instance] : fleet_.instances) {
+      if (instance.state == InstanceState::kRunning && !in_use.contains(id) &&
+          in_.now - instance.last_used > in_.options.idle_instance_ttl) {
+        idle.push_back(id);
+      }
+    }
+    for (const auto& id : idle) {
+      emit(TerminateInstance{id, /*lost=*/false});
+    }
+  }
+
+  const PlanInput& in_;
+  ObservedFleet fleet_;
+  FleetPlan plan_;
+};
+
+}  // namespace
+
+FleetPlan plan(const PlanInput& input) {
+  return Planner(input).run();
+}
+
+}  // namespace hearth
