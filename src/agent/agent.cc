@@ -54,6 +54,7 @@ constexpr size_t kMaxBufferedLogLines = 20000;
 constexpr int64_t kMaxDrainMs = 16 * 60 * 1000;  // the longest Timeout (15 min) plus grace
 constexpr std::chrono::milliseconds kDrainPoll{50};
 constexpr size_t kMaxLogLinesPerShipment = 2000;
+constexpr int kMaxLogBatchesPerPass = 4;
 
 HttpResponse jsonReply(int status, const json::object& body) {
   HttpResponse response;
@@ -199,7 +200,8 @@ struct ManagedEnvironment {
   std::string launch_error_type;  // set when launching failed before the runtime ran
   std::string launch_error;
   bool exited = false;
-  bool draining = false;  // refusing new invocations; stopped once idle or at the deadline
+  bool draining = false;  // refusing new invocations; stopped once idle or at drain_deadline
+  std::chrono::steady_clock::time_point drain_deadline{};
 };
 
 class AgentImpl final : public Agent {
@@ -333,7 +335,8 @@ class AgentImpl final : public Agent {
       if (query.substr(0, kDrain.size()) == kDrain) {
         std::string_view n = query.substr(kDrain.size());
         auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), drain_ms);
-        if (ec != std::errc() || drain_ms < 0 || drain_ms > kMaxDrainMs) {
+        if (ec != std::errc() || end != n.data() + n.size() || drain_ms < 0 ||
+            drain_ms > kMaxDrainMs) {
           respond(jsonReply(
               400, json::object{{"message", "drainMs must be 0.." + std::to_string(kMaxDrainMs)}}));
           return;
@@ -470,6 +473,8 @@ class AgentImpl final : public Agent {
   // outstanding invocations complete normally.
   void drainEnvironment(const std::string& id, std::chrono::milliseconds drain) {
     std::shared_ptr<ManagedEnvironment> env;
+    auto deadline = std::chrono::steady_clock::now() + drain;
+    bool first = false;
     {
       std::lock_guard lock(mu_);
       auto it = environments_.find(id);
@@ -478,23 +483,28 @@ class AgentImpl final : public Agent {
         return;
       }
       env = it->second;
-      if (env->draining) {
-        return;
-      }
+      first = !env->draining;
       env->draining = true;
+      // A later request can only bring the stop forward.
+      if (first || deadline < env->drain_deadline) {
+        env->drain_deadline = deadline;
+      }
     }
     env->ee->stop();
     if (drain.count() == 0 || env->ee->outstanding() == 0) {
       stopEnvironment(id);
       return;
     }
-    checkDrain(id, std::chrono::steady_clock::now() + drain);
-    wake_.notify_all();  // the next heartbeat reports it Draining
+    if (first) {
+      checkDrain(id);
+      wake_.notify_all();  // the next heartbeat reports it Draining
+    }
   }
 
-  void checkDrain(std::string id, std::chrono::steady_clock::time_point deadline) {
-    loop_->runAfter(kDrainPoll, [this, id, deadline] {
+  void checkDrain(std::string id) {
+    loop_->runAfter(kDrainPoll, [this, id] {
       std::shared_ptr<ManagedEnvironment> env;
+      std::chrono::steady_clock::time_point deadline;
       {
         std::lock_guard lock(mu_);
         if (stopping_) {
@@ -505,11 +515,12 @@ class AgentImpl final : public Agent {
           return;
         }
         env = it->second;
+        deadline = env->drain_deadline;
       }
       if (env->ee->outstanding() == 0 || std::chrono::steady_clock::now() >= deadline) {
         stopEnvironment(id);
       } else {
-        checkDrain(id, deadline);
+        checkDrain(id);
       }
     });
   }
@@ -736,12 +747,14 @@ class AgentImpl final : public Agent {
   protocol::Heartbeat status(bool with_usage) {
     std::vector<std::pair<std::string, std::shared_ptr<ManagedEnvironment>>> envs;
     std::vector<Sandbox*> sandboxes;
+    std::vector<bool> draining;
     {
       std::lock_guard lock(mu_);
       envs.reserve(environments_.size());
       for (const auto& [id, env] : environments_) {
         envs.emplace_back(id, env);
         sandboxes.push_back(env->sandbox.get());
+        draining.push_back(env->draining);
       }
     }
     if (with_usage) {
@@ -754,7 +767,7 @@ class AgentImpl final : public Agent {
       const auto& [id, env] = envs[i];
       protocol::EnvironmentStatus e;
       e.id = id;
-      e.phase = phaseOf(env->ee->state(), env->draining);
+      e.phase = phaseOf(env->ee->state(), draining[i]);
       e.outstanding = env->ee->outstanding();
       e.max_concurrency = env->spec.max_concurrency;
       e.init_ms = env->ee->initDurationMs();
@@ -818,7 +831,6 @@ class AgentImpl final : public Agent {
           std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
       } else {
-        shipLogs(*client);
         bool due = std::chrono::steady_clock::now() >= next_heartbeat;
         protocol::Heartbeat heartbeat = status(/*with_usage=*/due);
         std::string states;
@@ -843,6 +855,7 @@ class AgentImpl final : public Agent {
             registered = false;  // the server restarted and forgot us
           }
         }
+        shipLogs(*client);
       }
       lock.lock();
       wake_.wait_for(lock, std::chrono::milliseconds(100));
@@ -878,10 +891,12 @@ class AgentImpl final : public Agent {
     return response->status / 100 == 2;
   }
 
-  // Ships buffered lines in batches. A line leaves the buffer only once the server has stored
-  // it, so lines survive a server that is down or restarting (up to the buffer bound).
+  // Ships buffered lines, at most kMaxLogBatchesPerPass batches a pass so heartbeats keep their
+  // pace. A line leaves the buffer only once the server has stored it, so lines survive a server
+  // that is down or restarting (up to the buffer bound). A batch the server refuses as malformed
+  // (4xx) is dropped and counted, never retried.
   void shipLogs(HttpClient& client) {
-    for (;;) {
+    for (int pass = 0; pass < kMaxLogBatchesPerPass; ++pass) {
       protocol::LogBatch batch;
       batch.instance_id = options_.instance_id;
       uint64_t first = 0;
@@ -896,18 +911,28 @@ class AgentImpl final : public Agent {
         return;
       }
       size_t count = batch.lines.size();
-      if (!post(client, "/_hearth/agent/v1/logs", protocol::encode(batch))) {
+      HttpResponse response;
+      bool stored = post(client, "/_hearth/agent/v1/logs", protocol::encode(batch), &response);
+      bool refused = !stored && response.status >= 400 && response.status < 500;
+      if (!stored && !refused) {
         return;  // kept; sent again on the next pass
       }
       {
         std::lock_guard lock(log_mu_);
-        // Lines dropped for room while the batch was in flight were among those just shipped.
         uint64_t shipped_end = first + count;
+        // Lines evicted for room while the batch was in flight were in it: they were delivered
+        // (or, when refused, are counted below with the rest of the batch).
+        uint64_t evicted = std::min(first_log_seq_, shipped_end) - first;
+        dropped_logs_ -= std::min<int64_t>(dropped_logs_, static_cast<int64_t>(evicted));
+        dropped_logs_ -= std::min(dropped_logs_, batch.dropped);
         while (!logs_.empty() && first_log_seq_ < shipped_end) {
           logs_.pop_front();
           ++first_log_seq_;
         }
-        dropped_logs_ -= std::min(dropped_logs_, batch.dropped);
+        if (refused) {
+          dropped_logs_ += static_cast<int64_t>(count);
+          spdlog::warn("agent: the server refused {} log lines (HTTP {})", count, response.status);
+        }
       }
       if (count < kMaxLogLinesPerShipment) {
         return;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -142,8 +143,12 @@ Result<StoredCode> CodeStore::put(std::string_view zip_bytes) {
   code.size = static_cast<int64_t>(zip_bytes.size());
   const std::string final_path = pathFor(code.sha256_hex);
 
-  if (contains(code.sha256_hex)) {
-    return code;
+  {
+    std::lock_guard<std::mutex> lock(publish_mu_);
+    if (contains(code.sha256_hex)) {
+      ::utimensat(AT_FDCWD, final_path.c_str(), nullptr, 0);  // in use again: not idle
+      return code;
+    }
   }
   // The temporary file is private to this call, so it is written without holding the lock.
   const std::string temp_path = root_ + "/" + std::string(kTempPrefix) + code.sha256_hex + "-" +
@@ -154,6 +159,7 @@ Result<StoredCode> CodeStore::put(std::string_view zip_bytes) {
     std::lock_guard<std::mutex> lock(publish_mu_);
     if (contains(code.sha256_hex)) {
       ::unlink(temp_path.c_str());
+      ::utimensat(AT_FDCWD, final_path.c_str(), nullptr, 0);
       return code;
     }
     if (::rename(temp_path.c_str(), final_path.c_str()) != 0) {
@@ -225,6 +231,27 @@ Status CodeStore::remove(std::string_view hex) {
     return errnoError("Could not remove", path, errno);
   }
   return Status::ok();
+}
+
+Result<bool> CodeStore::removeIfIdle(std::string_view hex, std::chrono::seconds grace) {
+  const std::string path = pathFor(hex);
+  if (path.empty()) {
+    return invalidParameter("Invalid code SHA-256: " + std::string(hex.substr(0, 80)));
+  }
+  std::lock_guard<std::mutex> lock(publish_mu_);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return false;
+  }
+  struct timespec now {};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  if (now.tv_sec - st.st_mtim.tv_sec < grace.count()) {
+    return false;
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return errnoError("Could not remove", path, errno);
+  }
+  return true;
 }
 
 std::vector<std::string> CodeStore::listHex() const {

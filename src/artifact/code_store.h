@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -38,7 +39,8 @@ class CodeStore {
   CodeStore& operator=(const CodeStore&) = delete;
 
   // Validates `zip_bytes` with inspectZip() (errors are kInvalidParameter) and stores it unless
-  // identical content is already present. Disk failures are kInternal; a failure after the file
+  // identical content is already present (whose modification time is then refreshed, see
+  // removeIfIdle()). Disk failures are kInternal; a failure after the file
   // was published (the directory fsync) leaves it in place, where listHex() can find it.
   Result<StoredCode> put(std::string_view zip_bytes);
 
@@ -50,6 +52,12 @@ class CodeStore {
 
   // Deletes the stored zip. kNotFound when absent, kInvalidParameter when `hex` is malformed.
   Status remove(std::string_view hex);
+
+  // Deletes the stored zip unless it was stored or put() again within `grace` (by the file's
+  // modification time). Returns whether it was deleted. A collector that lists references,
+  // then calls this, never deletes code a request has just put() and not yet committed, as long
+  // as the request commits within `grace`.
+  Result<bool> removeIfIdle(std::string_view hex, std::chrono::seconds grace);
 
   // Where the zip for `hex` lives (whether or not it exists); "" when `hex` is malformed.
   std::string pathFor(std::string_view hex) const;

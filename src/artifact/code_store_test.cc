@@ -1,5 +1,6 @@
 #include "artifact/code_store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -168,6 +169,38 @@ TEST_F(CodeStoreTest, OpenFailsWhenRootIsAFile) {
   auto store = CodeStore::open(base_ + "/file/code");
   ASSERT_FALSE(store.isOk());
   EXPECT_EQ(store.status().code(), StatusCode::kInternal);
+}
+
+}  // namespace
+}  // namespace hearth
+
+namespace hearth {
+namespace {
+
+// A collector must never delete code a request has just stored but not yet referenced.
+TEST_F(CodeStoreTest, RecentlyStoredCodeIsNotIdle) {
+  std::string zip = validZip();
+  auto put = store_->put(zip);
+  ASSERT_TRUE(put.isOk());
+  auto kept = store_->removeIfIdle(put->sha256_hex, std::chrono::seconds(600));
+  ASSERT_TRUE(kept.isOk());
+  EXPECT_FALSE(*kept);
+  EXPECT_TRUE(store_->contains(put->sha256_hex));
+
+  // Old code put() again is fresh again.
+  std::string path = store_->pathFor(put->sha256_hex);
+  struct timespec old_times[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), old_times, 0), 0);
+  ASSERT_TRUE(store_->put(zip).isOk());
+  auto still = store_->removeIfIdle(put->sha256_hex, std::chrono::seconds(600));
+  ASSERT_TRUE(still.isOk());
+  EXPECT_FALSE(*still);
+
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), old_times, 0), 0);
+  auto removed = store_->removeIfIdle(put->sha256_hex, std::chrono::seconds(600));
+  ASSERT_TRUE(removed.isOk());
+  EXPECT_TRUE(*removed);
+  EXPECT_FALSE(store_->contains(put->sha256_hex));
 }
 
 }  // namespace

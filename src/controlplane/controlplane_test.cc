@@ -34,6 +34,7 @@ class ControlPlaneTest : public ::testing::Test {
     providers_ = std::make_unique<CapacityProviderRegistry>(store_.get(), &clock_, account_);
     functions_ = std::make_unique<FunctionRegistry>(store_.get(), code_.get(), providers_.get(),
                                                     &clock_, account_);
+    functions_->setCodeGcGrace(std::chrono::seconds(0));
     tags_ = std::make_unique<TagRegistry>(functions_.get(), providers_.get(), account_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }

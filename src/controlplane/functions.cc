@@ -1207,7 +1207,7 @@ Status FunctionRegistry::collectGarbageCode() {
   }
   for (const auto& hex : code_->listHex()) {
     if (!referenced.contains(hex)) {
-      code_->remove(hex).permitUnchecked();
+      code_->removeIfIdle(hex, code_gc_grace_).status().permitUnchecked();
     }
   }
   return Status::ok();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -124,8 +125,12 @@ class FunctionRegistry {
                          const std::string& state, const std::string& reason,
                          const std::string& reason_code);
 
-  // Removes stored code no function version references. Safe to call at any time.
+  // Removes stored code that no function or version references and that nobody stored within
+  // the grace period (a request stores its code before it commits the reference). Safe to call
+  // at any time, from any thread.
   Status collectGarbageCode();
+  // REQUIRES: called before the registry is shared between threads.
+  void setCodeGcGrace(std::chrono::seconds grace) { code_gc_grace_ = grace; }
 
   const AccountContext& account() const { return account_; }
 
@@ -150,6 +155,7 @@ class FunctionRegistry {
   const Clock* clock_;
   AccountContext account_;
   std::string code_location_base_ = "http://127.0.0.1:9001";
+  std::chrono::seconds code_gc_grace_{600};
 };
 
 }  // namespace hearth

@@ -13,7 +13,8 @@ class LogStore;
 
 // Serves the agent protocol under /_hearth/agent/v1/: register, heartbeat, logs, code. Checks the
 // agent token, decodes with the protocol codec, and hands reports to the FleetState. Called on
-// server I/O threads; never touches the Store. Thread-safe. Pointers must outlive it; `logs` and
+// the server's control work queue (log appends and code reads touch files); never touches the
+// Store. Thread-safe. Pointers must outlive it; `logs` and
 // `code` may be null (their routes then answer 503).
 class AgentRegistry {
  public:

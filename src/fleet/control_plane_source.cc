@@ -121,7 +121,8 @@ Result<DesiredFleet> ControlPlaneSource::read() {
         static_cast<int>(lmi ? intMember(*lmi, "PerExecutionEnvironmentMaxConcurrency",
                                          default_concurrency, 1, kMaxInt)
                              : default_concurrency);
-    d.timeout_seconds = static_cast<int>(intMember(mv.config, "Timeout", 3, 1, kMaxInt));
+    // AWS caps Timeout at 900 s; the agent bounds a drain by that.
+    d.timeout_seconds = static_cast<int>(intMember(mv.config, "Timeout", 3, 1, 900));
 
     protocol::EnvironmentSpec& spec = d.spec;
     spec.function_name = d.key.function;

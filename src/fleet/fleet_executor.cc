@@ -9,17 +9,22 @@ namespace hearth {
 void HttpAgentChannel::startEnvironment(const std::string& host, uint16_t port,
                                         const std::string& environment_id,
                                         const protocol::EnvironmentSpec& spec,
-                                        std::function<void(bool)> done) {
+                                        std::function<void(StartResult)> done) {
   HttpRequest request;
   request.method = "PUT";
   request.target = "/agent/v1/environments/" + environment_id;
   request.headers.emplace_back(std::string(protocol::kTokenHeader), token_);
   request.headers.emplace_back("Content-Type", "application/json");
   request.body = protocol::encode(spec);
-  client_->send(host, port, std::move(request), std::chrono::seconds(10),
-                [done = std::move(done)](Result<HttpResponse> response) {
-                  done(response.isOk() && response->status / 100 == 2);
-                });
+  client_->send(
+      host, port, std::move(request), std::chrono::seconds(10),
+      [done = std::move(done)](Result<HttpResponse> response) {
+        if (!response.isOk()) {
+          done(StartResult::kUnreachable);
+        } else {
+          done(response->status / 100 == 2 ? StartResult::kAccepted : StartResult::kRefused);
+        }
+      });
 }
 
 void HttpAgentChannel::stopEnvironment(const std::string& host, uint16_t port,
@@ -58,7 +63,7 @@ void FleetExecutor::execute(const FleetPlan& plan) {
                             : Status(StatusCode::kUnavailable, "no instance provider");
       if (!launched.isOk()) {
         spdlog::error("fleet: cannot launch instance {}: {}", i.id, launched.toString());
-        state_->onLaunchFailed(i.id);
+        state_->onLaunchFailed(i.id, launched.message());
       } else {
         spdlog::info("fleet: launched instance {} ({}, zone {}) for {}", i.id, i.type.name, i.zone,
                      i.capacity_provider);
@@ -73,12 +78,12 @@ void FleetExecutor::execute(const FleetPlan& plan) {
     } else if (const auto* start = std::get_if<StartEnvironment>(&action)) {
       FleetState* state = state_;
       std::string id = start->environment_id;
-      agents_->startEnvironment(start->host, start->port, id, start->spec,
-                                [state, id](bool accepted) {
-                                  if (!accepted) {
-                                    state->onStartFailed(id);
-                                  }
-                                });
+      agents_->startEnvironment(
+          start->host, start->port, id, start->spec, [state, id](AgentChannel::StartResult result) {
+            if (result != AgentChannel::StartResult::kAccepted) {
+              state->onStartFailed(id, result == AgentChannel::StartResult::kRefused);
+            }
+          });
     } else if (const auto* drain = std::get_if<DrainEnvironment>(&action)) {
       if (!drain->host.empty() && drain->port != 0) {
         agents_->stopEnvironment(drain->host, drain->port, drain->environment_id, drain->drain);

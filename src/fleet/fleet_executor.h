@@ -17,11 +17,13 @@ class AsyncHttpClient;
 class AgentChannel {
  public:
   virtual ~AgentChannel() = default;
-  // `done(true)` once the agent accepted the spec, `done(false)` if it refused or was unreachable.
+  enum class StartResult { kAccepted, kRefused, kUnreachable };
+  // `done` once the agent accepted the spec, refused it (an answer other than 2xx) or could not
+  // be reached.
   virtual void startEnvironment(const std::string& host, uint16_t port,
                                 const std::string& environment_id,
                                 const protocol::EnvironmentSpec& spec,
-                                std::function<void(bool accepted)> done) = 0;
+                                std::function<void(StartResult)> done) = 0;
   // Fire and forget: a lost stop is repeated by the heartbeat (the agent reports an EE the
   // server no longer knows, and is told to stop it).
   virtual void stopEnvironment(const std::string& host, uint16_t port,
@@ -36,7 +38,7 @@ class HttpAgentChannel final : public AgentChannel {
       : client_(client), token_(std::move(token)) {}
   void startEnvironment(const std::string& host, uint16_t port, const std::string& environment_id,
                         const protocol::EnvironmentSpec& spec,
-                        std::function<void(bool)> done) override;
+                        std::function<void(StartResult)> done) override;
   void stopEnvironment(const std::string& host, uint16_t port, const std::string& environment_id,
                        std::chrono::milliseconds drain) override;
 

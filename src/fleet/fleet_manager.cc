@@ -8,7 +8,13 @@
 namespace hearth {
 
 std::string RandomIdSource::newInstanceId() {
-  return "i-" + newUuid().substr(0, 8) + newUuid().substr(0, 9);
+  std::string hex;
+  for (char c : newUuid()) {
+    if (c != '-' && hex.size() < 17) {
+      hex += c;
+    }
+  }
+  return "i-" + hex;
 }
 
 std::string RandomIdSource::newEnvironmentId() {

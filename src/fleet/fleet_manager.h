@@ -52,7 +52,7 @@ struct FleetDeps {
 // Routes are published before any effect, so a draining EE leaves the routing table before its
 // agent is asked to drain it. No lock is held across a read, a launch or a network call.
 // Threads: one reconcile thread of its own; handleAgentRequest and onInstanceExit run on the
-// caller's thread (server I/O, launcher) and only touch the FleetState.
+// caller's thread (the control work queue, the launcher) and only touch the FleetState.
 class FleetManager {
  public:
   FleetManager(FleetOptions options, InstanceCatalog catalog, FleetDeps deps);

@@ -42,6 +42,9 @@ class FakeInstances final : public InstanceProvider {
   Status launch(const InstanceLaunch& launch) override {
     std::lock_guard lock(mu);
     launched.push_back(launch.instance_id);
+    if (fail) {
+      return Status(StatusCode::kUnavailable, "no such binary");
+    }
     if (exit_at_once && on_exit) {
       threads.emplace_back([cb = on_exit, id = launch.instance_id] { cb(id, 1); });
     }
@@ -66,6 +69,7 @@ class FakeInstances final : public InstanceProvider {
   std::vector<std::string> terminated;
   std::vector<std::thread> threads;
   bool exit_at_once = false;
+  bool fail = false;
   std::function<void(const std::string&, int)> on_exit;
 };
 
@@ -79,13 +83,17 @@ struct Event {
 class Recorder final : public AgentChannel, public RouteSink {
  public:
   void startEnvironment(const std::string&, uint16_t, const std::string& id,
-                        const protocol::EnvironmentSpec&, std::function<void(bool)> done) override {
+                        const protocol::EnvironmentSpec&,
+                        std::function<void(StartResult)> done) override {
+    StartResult result = StartResult::kAccepted;
     {
       std::lock_guard lock(mu);
       events.push_back({"start", id});
+      result = start_result;
     }
-    done(true);
+    done(result);
   }
+  StartResult start_result = StartResult::kAccepted;
   void stopEnvironment(const std::string&, uint16_t, const std::string& id,
                        std::chrono::milliseconds drain) override {
     std::lock_guard lock(mu);
@@ -260,6 +268,27 @@ TEST_F(FleetManagerTest, BadAgentInputIsRefusedNotThrown) {
   no_token.method = "POST";
   no_token.target = "/_hearth/agent/v1/register";
   EXPECT_EQ(fleet->handleAgentRequest(no_token).status, 403);
+}
+
+TEST_F(FleetManagerTest, AFailedLaunchFailsAPendingVersionWithoutRetryingInATightLoop) {
+  instances_.fail = true;
+  auto fleet = make();
+  fleet->reconcileOnce(clock_.steadyNow());
+  EXPECT_EQ(instances_.launched.size(), 3u);
+  fleet->reconcileOnce(clock_.steadyNow());
+  EXPECT_EQ(desired_.fleet.versions[0].state, VersionState::kFailed);
+  fleet->reconcileOnce(clock_.steadyNow());
+  EXPECT_EQ(instances_.launched.size(), 3u) << "a Failed version launches nothing more";
+}
+
+TEST_F(FleetManagerTest, ARefusedStartFailsAPendingVersion) {
+  recorder_.start_result = AgentChannel::StartResult::kRefused;
+  auto fleet = make();
+  fleet->reconcileOnce(clock_.steadyNow());
+  reportAll(*fleet, protocol::EnvironmentPhase::kStarting);
+  fleet->reconcileOnce(clock_.steadyNow());  // starts are sent and refused
+  fleet->reconcileOnce(clock_.steadyNow());
+  EXPECT_EQ(desired_.fleet.versions[0].state, VersionState::kFailed);
 }
 
 // Shutdown while agents exit and launches run: nothing may hang (the old manager held its lock

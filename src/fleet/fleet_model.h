@@ -67,7 +67,6 @@ struct AliasTarget {
 struct DesiredFleet {
   std::vector<DesiredVersion> versions;
   std::vector<AliasTarget> aliases;
-  std::vector<std::string> managed_functions;  // every function with a capacity provider
 };
 
 enum class InstanceState { kPending, kRunning, kTerminated };
@@ -117,6 +116,9 @@ struct ObservedEnvironment {
   std::chrono::seconds init_timeout{130};
   EnvironmentUsage usage;
 };
+
+// The error type of an EE whose instance could not be launched.
+inline constexpr std::string_view kInstanceLaunchFailed = "Hearth.InstanceLaunchFailed";
 
 struct ObservedFleet {
   std::map<std::string, ObservedInstance> instances;

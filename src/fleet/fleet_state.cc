@@ -140,20 +140,35 @@ void FleetState::onInstanceExit(const std::string& instance_id) {
   notify();
 }
 
-void FleetState::onLaunchFailed(const std::string& instance_id) {
-  onInstanceExit(instance_id);
+void FleetState::onLaunchFailed(const std::string& instance_id, const std::string& message) {
+  MutexLock lock(&mu_);
+  auto it = fleet_.instances.find(instance_id);
+  if (it == fleet_.instances.end()) {
+    return;
+  }
+  it->second.state = InstanceState::kTerminated;
+  for (auto& [id, env] : fleet_.environments) {
+    if (env.instance_id == instance_id && env.state != PlacedState::kDraining) {
+      env.state = PlacedState::kFailed;
+      env.error_type = std::string(kInstanceLaunchFailed);
+      env.error_message = "Hearth could not launch an instance: " + message;
+    }
+  }
 }
 
-void FleetState::onStartFailed(const std::string& environment_id) {
-  {
-    MutexLock lock(&mu_);
-    auto it = fleet_.environments.find(environment_id);
-    if (it == fleet_.environments.end() || it->second.state != PlacedState::kStarting) {
-      return;
-    }
+void FleetState::onStartFailed(const std::string& environment_id, bool refused) {
+  MutexLock lock(&mu_);
+  auto it = fleet_.environments.find(environment_id);
+  if (it == fleet_.environments.end() || it->second.state != PlacedState::kStarting) {
+    return;
+  }
+  if (refused) {
+    it->second.state = PlacedState::kFailed;
+    it->second.error_type = "Runtime.Unavailable";
+    it->second.error_message = "The instance's agent refused the execution environment.";
+  } else {
     it->second.state = PlacedState::kGone;  // placed again on the next pass
   }
-  notify();
 }
 
 FleetState::Stats FleetState::stats() const {

@@ -33,9 +33,13 @@ class FleetState {
       EXCLUDES(mu_);
   // The instance's agent process exited: its EEs are gone.
   void onInstanceExit(const std::string& instance_id) EXCLUDES(mu_);
-  // The executor could not launch the instance, or start the EE.
-  void onLaunchFailed(const std::string& instance_id) EXCLUDES(mu_);
-  void onStartFailed(const std::string& environment_id) EXCLUDES(mu_);
+  // The executor could not launch the instance: its EEs fail (a Pending version fails with
+  // InternalError; others are placed again on the next pass, not at once, so a launch that
+  // keeps failing is retried at the reconcile interval).
+  void onLaunchFailed(const std::string& instance_id, const std::string& message) EXCLUDES(mu_);
+  // The agent refused the EE's spec (it fails) or could not be reached (it is gone and placed
+  // again). Neither wakes the manager early.
+  void onStartFailed(const std::string& environment_id, bool refused) EXCLUDES(mu_);
 
   struct Stats {
     size_t instances = 0;

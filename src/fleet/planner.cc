@@ -28,6 +28,9 @@ std::string_view placedStateName(PlacedState state) {
 }
 
 std::string initFailureCode(const std::string& error_type) {
+  if (error_type == kInstanceLaunchFailed) {
+    return "InternalError";
+  }
   if (error_type == "Runtime.InvalidRuntime" || error_type == "Runtime.InvalidEntrypoint") {
     return "FunctionError.InvalidEntryPoint";
   }
@@ -36,6 +39,12 @@ std::string initFailureCode(const std::string& error_type) {
   }
   return "FunctionError.RuntimeInitError";
 }
+
+namespace {
+bool isLiveState(PlacedState s) {
+  return s == PlacedState::kAssigned || s == PlacedState::kStarting || s == PlacedState::kReady;
+}
+}  // namespace
 
 void apply(const FleetAction& action, SteadyTime now, ObservedFleet& fleet) {
   auto touch = [&](const std::string& instance_id) {
@@ -51,20 +60,24 @@ void apply(const FleetAction& action, SteadyTime now, ObservedFleet& fleet) {
         } else if constexpr (std::is_same_v<A, TerminateInstance>) {
           fleet.instances.erase(a.instance_id);
           for (auto& [id, env] : fleet.environments) {
-            if (env.instance_id == a.instance_id) {
-              env.state = PlacedState::kGone;
+            if (env.instance_id == a.instance_id && env.state != PlacedState::kFailed) {
+              env.state = PlacedState::kGone;  // a failure stays one: it explains the loss
             }
           }
         } else if constexpr (std::is_same_v<A, PlaceEnvironment>) {
           fleet.environments[a.environment.id] = a.environment;
           touch(a.environment.instance_id);
         } else if constexpr (std::is_same_v<A, StartEnvironment>) {
-          if (auto it = fleet.environments.find(a.environment_id); it != fleet.environments.end()) {
+          // Only from kAssigned: a report that arrived since the plan's snapshot wins.
+          if (auto it = fleet.environments.find(a.environment_id);
+              it != fleet.environments.end() && it->second.state == PlacedState::kAssigned) {
             it->second.state = PlacedState::kStarting;
             it->second.sent_at = now;
           }
         } else if constexpr (std::is_same_v<A, DrainEnvironment>) {
-          if (auto it = fleet.environments.find(a.environment_id); it != fleet.environments.end()) {
+          // Only live EEs drain; a failed or gone one is stopped and forgotten as it is.
+          if (auto it = fleet.environments.find(a.environment_id);
+              it != fleet.environments.end() && isLiveState(it->second.state)) {
             it->second.state = PlacedState::kDraining;
             it->second.drain_deadline = now + a.drain;
           }
@@ -91,10 +104,6 @@ namespace {
 
 // How long after its drain deadline a draining EE is forgotten even if its agent never confirms.
 constexpr std::chrono::seconds kDrainConfirmMargin{5};
-
-bool isLive(PlacedState s) {
-  return s == PlacedState::kAssigned || s == PlacedState::kStarting || s == PlacedState::kReady;
-}
 
 // Builds a plan by applying each decision to a working copy of the fleet as it goes, so later
 // steps see the effect of earlier ones.
@@ -184,7 +193,8 @@ class Planner {
     bool may_run = d.state == VersionState::kPending || d.state == VersionState::kActive;
     int count = may_run ? in_.policy->desiredEnvironments(d, fleet_, in_.now) : 0;
     auto current = [&](const ObservedEnvironment& e) { return e.deployment == d.deployment; };
-    auto live = environmentsOf(d.key, [&](const auto& e) { return current(e) && isLive(e.state); });
+    auto live =
+        environmentsOf(d.key, [&](const auto& e) { return current(e) && isLiveState(e.state); });
     auto ready = environmentsOf(
         d.key, [&](const auto& e) { return current(e) && e.state == PlacedState::kReady; });
     auto failed = environmentsOf(
@@ -201,8 +211,8 @@ class Planner {
     }
     if (static_cast<int>(ready.size()) >= count) {
       // The current deployment serves on its own: older ones drain.
-      for (const auto& id :
-           environmentsOf(d.key, [&](const auto& e) { return !current(e) && isLive(e.state); })) {
+      for (const auto& id : environmentsOf(
+               d.key, [&](const auto& e) { return !current(e) && isLiveState(e.state); })) {
         drain(id);
       }
     }
@@ -272,7 +282,7 @@ class Planner {
       capacities.push_back(capacity);
     }
     for (const auto& [eid, env] : fleet_.environments) {
-      if (env.key == d.key && env.deployment == d.deployment && isLive(env.state)) {
+      if (env.key == d.key && env.deployment == d.deployment && isLiveState(env.state)) {
         if (auto inst = fleet_.instances.find(env.instance_id); inst != fleet_.instances.end()) {
           ++request.existing_per_zone[inst->second.zone];
         }
@@ -328,7 +338,7 @@ class Planner {
     std::vector<std::string> to_drain;
     std::vector<std::string> to_forget;
     for (const auto& [id, env] : fleet_.environments) {
-      if (isLive(env.state) && !desired_keys.contains(env.key)) {
+      if (isLiveState(env.state) && !desired_keys.contains(env.key)) {
         to_drain.push_back(id);
       }
     }

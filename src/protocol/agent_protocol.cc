@@ -71,6 +71,43 @@ const json::array* arrayOf(const json::object& o, std::string_view key) {
   return v != nullptr && v->is_array() ? &v->get_array() : nullptr;
 }
 
+// `text` with every byte that is not part of a well-formed UTF-8 sequence replaced by U+FFFD, so
+// that a runtime writing binary or cut output cannot make a message unparsable.
+std::string wellFormedUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+    unsigned char c = byte(i);
+    size_t length = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xE  ? 3
+                    : (c >> 3) == 0x1E ? 4
+                                       : 0;
+    bool ok = length > 0 && i + length <= text.size();
+    for (size_t k = 1; ok && k < length; ++k) {
+      ok = (byte(i + k) & 0xC0) == 0x80;
+    }
+    if (ok && length > 1) {
+      uint32_t cp = c & (0xFF >> (length + 1));
+      for (size_t k = 1; k < length; ++k) {
+        cp = (cp << 6) | (byte(i + k) & 0x3F);
+      }
+      static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= kMin[length] && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
+    }
+    if (ok) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
 constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
 constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
 
@@ -303,7 +340,7 @@ std::string encode(const LogBatch& batch) {
     lines.push_back(json::object{{"function", l.function},
                                  {"version", l.version},
                                  {"environment", l.environment},
-                                 {"line", l.line}});
+                                 {"line", wellFormedUtf8(l.line)}});
   }
   return json::serialize(json::object{
       {"instanceId", batch.instance_id}, {"dropped", batch.dropped}, {"lines", std::move(lines)}});

@@ -111,6 +111,7 @@ struct LogBatch {
   std::vector<LogLine> lines;
   bool operator==(const LogBatch&) const = default;
 };
+// Bytes of a line that are not well-formed UTF-8 are sent as U+FFFD.
 std::string encode(const LogBatch& batch);
 Result<LogBatch> decodeLogBatch(std::string_view body);
 

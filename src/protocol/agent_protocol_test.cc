@@ -89,6 +89,16 @@ TEST(AgentProtocol, LogBatchRoundTrips) {
   EXPECT_EQ(*decoded, batch);
 }
 
+TEST(AgentProtocol, LogLinesThatAreNotUtf8StillMakeAParsableBatch) {
+  LogBatch batch{"i-1", 0, {{"fn", "1", "ee-1", std::string("ok \xC0\xAF cut \xE2\x82") + "\xF0"}}};
+  auto decoded = decodeLogBatch(encode(batch));
+  ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
+  EXPECT_EQ(decoded->lines[0].line,
+            "ok \xEF\xBF\xBD\xEF\xBF\xBD cut \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  LogBatch fine{"i-1", 0, {{"fn", "1", "ee-1", "żółw ✓ 🔥"}}};
+  EXPECT_EQ(decodeLogBatch(encode(fine))->lines[0].line, "żółw ✓ 🔥");
+}
+
 TEST(AgentProtocol, StopTargetCarriesTheDrainDeadline) {
   EXPECT_EQ(stopTarget("ee-1", 12000), "/agent/v1/environments/ee-1?drainMs=12000");
   EXPECT_EQ(stopTarget("ee-1", -5), "/agent/v1/environments/ee-1?drainMs=0");
