@@ -294,7 +294,7 @@ class AgentImpl final : public Agent {
       ee->handleRuntimeRequest(request, std::move(respond));
       return;
     }
-    const std::string* token = request.header("X-Hearth-Agent-Token");
+    const std::string* token = request.header(protocol::kTokenHeader);
     if (token == nullptr || *token != options_.token) {
       respond(jsonReply(403, json::object{{"message", "bad agent token"}}));
       return;
@@ -359,75 +359,36 @@ class AgentImpl final : public Agent {
       }
     }
     if (!ee) {
-      HttpResponse response = jsonReply(429, json::object{{"message", "unknown environment"}});
-      response.set("X-Hearth-Refused", "gone");
-      respond(std::move(response));
+      protocol::InvokeAnswer gone;
+      gone.outcome = InvokeOutcome::kRefused;
+      gone.refusal = "gone";
+      respond(protocol::encodeAnswer(gone, ""));
+      return;
+    }
+    auto headers = protocol::decodeInvoke(request.headers);
+    if (!headers.isOk()) {
+      respond(jsonReply(400, json::object{{"message", headers.status().message()}}));
       return;
     }
     InvokeRequest invoke;
-    auto header = [&](std::string_view name) {
-      const std::string* v = request.header(name);
-      return v ? *v : std::string();
-    };
-    invoke.request_id = header("X-Hearth-Request-Id");
-    if (invoke.request_id.empty()) {
-      invoke.request_id = newUuid();
-    }
-    invoke.invoked_function_arn = header("X-Hearth-Function-Arn");
-    invoke.client_context = header("X-Hearth-Client-Context");
-    invoke.tenant_id = header("X-Hearth-Tenant-Id");
-    invoke.tail_logs = header("X-Hearth-Log-Type") == "Tail";
-    std::string deadline = header("X-Hearth-Deadline-Ms");
-    invoke.deadline_epoch_ms = 0;
-    if (!deadline.empty()) {
-      auto [end, ec] = std::from_chars(deadline.data(), deadline.data() + deadline.size(),
-                                       invoke.deadline_epoch_ms);
-      if (ec != std::errc() || end != deadline.data() + deadline.size()) {
-        respond(jsonReply(400, json::object{{"message", "bad X-Hearth-Deadline-Ms"}}));
-        return;
-      }
-    }
-    if (const std::string* ct = request.header("Content-Type")) {
-      invoke.content_type = *ct;
-    }
+    invoke.request_id = headers->request_id.empty() ? newUuid() : std::move(headers->request_id);
+    invoke.invoked_function_arn = std::move(headers->invoked_function_arn);
+    invoke.client_context = std::move(headers->client_context);
+    invoke.tenant_id = std::move(headers->tenant_id);
+    invoke.tail_logs = headers->tail_logs;
+    invoke.deadline_epoch_ms = headers->deadline_epoch_ms;
+    invoke.content_type = std::move(headers->content_type);
     invoke.payload = std::move(request.body);
     ee->invoke(std::move(invoke), [respond = std::move(respond)](InvokeResult result) {
-      HttpResponse response;
-      if (result.outcome == InvokeOutcome::kRefused) {
-        response.status = 429;
-        response.set("X-Hearth-Refused", result.refusal);
-        respond(std::move(response));
-        return;
-      }
-      response.status = 200;
-      const char* outcome = "success";
-      switch (result.outcome) {
-        case InvokeOutcome::kSuccess:
-          outcome = "success";
-          break;
-        case InvokeOutcome::kFunctionError:
-          outcome = "function-error";
-          break;
-        case InvokeOutcome::kTimeout:
-          outcome = "timeout";
-          break;
-        case InvokeOutcome::kRuntimeExit:
-          outcome = "exit";
-          break;
-        case InvokeOutcome::kRefused:
-          break;
-      }
-      response.set("X-Hearth-Outcome", outcome);
-      if (!result.error_type.empty()) {
-        response.set("X-Hearth-Error-Type", result.error_type);
-      }
+      protocol::InvokeAnswer answer;
+      answer.outcome = result.outcome;
+      answer.refusal = std::move(result.refusal);
+      answer.error_type = std::move(result.error_type);
+      answer.content_type = std::move(result.content_type);
       if (!result.log_tail.empty()) {
-        response.set("X-Hearth-Log-Result", base64Encode(result.log_tail));
+        answer.log_result = base64Encode(result.log_tail);
       }
-      response.set("Content-Type",
-                   result.content_type.empty() ? "application/json" : result.content_type);
-      response.body = std::move(result.body);
-      respond(std::move(response));
+      respond(protocol::encodeAnswer(answer, std::move(result.body)));
     });
   }
 
@@ -584,7 +545,7 @@ class AgentImpl final : public Agent {
     HttpRequest request;
     request.method = "GET";
     request.target = "/_hearth/agent/v1/code/" + hex;
-    request.headers.emplace_back("X-Hearth-Agent-Token", options_.token);
+    request.headers.emplace_back(std::string(protocol::kTokenHeader), options_.token);
     HEARTH_ASSIGN_OR_RETURN(HttpResponse response, client->send(request, std::chrono::seconds(60)));
     if (response.status != 200) {
       return Status(

@@ -15,6 +15,7 @@
 #include "net/event_loop.h"
 #include "net/http.h"
 #include "net/http_server.h"
+#include "protocol/invoke_protocol.h"
 
 namespace hearth {
 
@@ -31,13 +32,7 @@ struct InvokeRequest {
   bool tail_logs = false;
 };
 
-enum class InvokeOutcome {
-  kSuccess,        // the runtime posted /response
-  kFunctionError,  // the runtime posted /error
-  kTimeout,        // the deadline passed first
-  kRuntimeExit,    // the runtime process exited with the invocation in flight
-  kRefused,        // not accepted: the environment is full, starting, or gone
-};
+using protocol::InvokeOutcome;
 
 struct InvokeResult {
   InvokeOutcome outcome = InvokeOutcome::kSuccess;

@@ -620,7 +620,7 @@ void ApiHandler::finishInvoke(RouterResult result, std::shared_ptr<HttpRequest> 
   if (!result.log_result.empty()) {
     response.set("X-Amz-Log-Result", result.log_result);
   }
-  bool failed = result.outcome != "success";
+  bool failed = result.outcome != protocol::InvokeOutcome::kSuccess;
   std::string body = std::move(result.body);
   if (!failed && body.size() > kMaxResponsePayload) {
     failed = true;

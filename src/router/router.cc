@@ -4,6 +4,7 @@
 
 #include "net/async_http_client.h"
 #include "net/event_loop.h"
+#include "protocol/agent_protocol.h"
 
 namespace hearth {
 
@@ -18,6 +19,12 @@ int64_t epochMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+RouterResult failure(Status status) {
+  RouterResult result;
+  result.status = std::move(status);
+  return result;
 }
 
 Status throttled(int retry_after) {
@@ -154,7 +161,7 @@ void Router::invoke(RouterInvoke request, RouterCallback done) {
   RoutingTablePtr table = this->table();
   auto fn = table->functions.find(request.function_name);
   if (fn == table->functions.end()) {
-    RouterResult unroutable{Status(StatusCode::kNotFound, "not routable"), "", "", "", "", "", ""};
+    RouterResult unroutable = failure(Status(StatusCode::kNotFound, "not routable"));
     unroutable.unrouted = std::make_shared<RouterInvoke>(std::move(request));
     done(std::move(unroutable));
     return;
@@ -171,7 +178,7 @@ void Router::invoke(RouterInvoke request, RouterCallback done) {
   }
   auto route = function.versions.find(version);
   if (route == function.versions.end()) {
-    RouterResult unroutable{Status(StatusCode::kNotFound, "not routable"), "", "", "", "", "", ""};
+    RouterResult unroutable = failure(Status(StatusCode::kNotFound, "not routable"));
     unroutable.unrouted = std::make_shared<RouterInvoke>(std::move(request));
     done(std::move(unroutable));
     return;
@@ -232,12 +239,12 @@ void Router::dispatch(std::shared_ptr<Attempt> attempt) {
           q->waiters.erase(it);
           a->waiting = false;
         }
-        a->done(RouterResult{throttled(options_.retry_after_seconds), "", "", "", "", "", ""});
+        a->done(failure(throttled(options_.retry_after_seconds)));
       });
       return;
     }
   }
-  attempt->done(RouterResult{throttled(options_.retry_after_seconds), "", "", "", "", "", ""});
+  attempt->done(failure(throttled(options_.retry_after_seconds)));
 }
 
 void Router::onSlotFreed(const std::string& key) {
@@ -270,86 +277,80 @@ void Router::send(std::shared_ptr<Attempt> attempt, RouteSlotPtr slot) {
   request.method = "POST";
   request.target = "/agent/v1/environments/" + slot->environment_id + "/invoke";
   request.headers.reserve(8);
-  request.headers.emplace_back("X-Hearth-Agent-Token", agent_token_);
-  request.headers.emplace_back("X-Hearth-Request-Id", attempt->request.request_id);
-  int64_t deadline = epochMs() + int64_t{route.timeout_seconds} * 1000;
-  request.headers.emplace_back("X-Hearth-Deadline-Ms", std::to_string(deadline));
-  request.headers.emplace_back("X-Hearth-Function-Arn", attempt->invoked_arn);
-  request.headers.emplace_back("Content-Type", attempt->request.content_type);
-  if (!attempt->request.client_context.empty()) {
-    request.headers.emplace_back("X-Hearth-Client-Context", attempt->request.client_context);
-  }
-  if (attempt->request.tail_logs) {
-    request.headers.emplace_back("X-Hearth-Log-Type", "Tail");
-  }
+  request.headers.emplace_back(std::string(protocol::kTokenHeader), agent_token_);
+  protocol::InvokeHeaders invoke;
+  invoke.request_id = attempt->request.request_id;
+  invoke.deadline_epoch_ms = epochMs() + int64_t{route.timeout_seconds} * 1000;
+  invoke.invoked_function_arn = attempt->invoked_arn;
+  invoke.content_type = attempt->request.content_type;
+  invoke.client_context = attempt->request.client_context;
+  invoke.tail_logs = attempt->request.tail_logs;
+  protocol::encodeInvoke(invoke, request.headers);
   request.body = attempt->request.payload;  // kept for a retry on refusal
   auto timeout = std::chrono::seconds(route.timeout_seconds + 10);
-  client_->send(slot->host, slot->port, std::move(request), timeout,
-                [this, attempt, slot](Result<HttpResponse> response) {
-                  slot->release();
-                  onSlotFreed(attempt->key);
-                  if (!response.isOk()) {
-                    if (response.status().code() == StatusCode::kUnavailable &&
-                        attempt->refusals < options_.max_refusal_retries) {
-                      // The agent is unreachable (it may have just died): try another EE.
-                      ++attempt->refusals;
-                      attempt->refused.push_back(slot->environment_id);
-                      slot->draining = true;
-                      dispatch(attempt);
-                      return;
-                    }
-                    if (response.status().code() == StatusCode::kInternal) {
-                      // Lost after delivery (the agent died mid-invocation): it may have run,
-                      // so it is not retried. AWS reports a sandbox that died this way as a
-                      // function error.
-                      slot->draining = true;
-                      RouterResult lost;
-                      lost.executed_version = attempt->route->version;
-                      lost.outcome = "exit";
-                      lost.error_type = "Runtime.ExitError";
-                      lost.content_type = "application/json";
-                      lost.body = fmt::format(
-                          R"({{"errorType":"Runtime.ExitError","errorMessage":"RequestId: {} )"
-                          R"(Error: the execution environment exited during the invocation"}})",
-                          attempt->request.request_id);
-                      attempt->done(std::move(lost));
-                      return;
-                    }
-                    attempt->done(RouterResult{
-                        Status(StatusCode::kUnavailable,
-                               "The execution environment failed to process the invocation: " +
-                                   response.status().message()),
-                        "", "", "", "", "", ""});
-                    return;
-                  }
-                  if (response->status == 429) {
-                    if (attempt->refusals < options_.max_refusal_retries) {
-                      ++attempt->refusals;
-                      attempt->refused.push_back(slot->environment_id);
-                      dispatch(attempt);
-                      return;
-                    }
-                    attempt->done(RouterResult{throttled(options_.retry_after_seconds), "", "", "",
-                                               "", "", ""});
-                    return;
-                  }
-                  RouterResult result;
-                  result.executed_version = attempt->route->version;
-                  auto header = [&](std::string_view name) {
-                    const std::string* v = response->header(name);
-                    return v ? *v : std::string();
-                  };
-                  if (response->status != 200) {
-                    result.status = Status(StatusCode::kUnavailable,
-                                           fmt::format("agent answered HTTP {}", response->status));
-                  }
-                  result.outcome = header("X-Hearth-Outcome");
-                  result.error_type = header("X-Hearth-Error-Type");
-                  result.log_result = header("X-Hearth-Log-Result");
-                  result.content_type = header("Content-Type");
-                  result.body = std::move(response->body);
-                  attempt->done(std::move(result));
-                });
+  client_->send(
+      slot->host, slot->port, std::move(request), timeout,
+      [this, attempt, slot](Result<HttpResponse> response) {
+        slot->release();
+        onSlotFreed(attempt->key);
+        if (!response.isOk()) {
+          if (response.status().code() == StatusCode::kUnavailable &&
+              attempt->refusals < options_.max_refusal_retries) {
+            // The agent is unreachable (it may have just died): try another EE.
+            ++attempt->refusals;
+            attempt->refused.push_back(slot->environment_id);
+            slot->draining = true;
+            dispatch(attempt);
+            return;
+          }
+          if (response.status().code() == StatusCode::kInternal) {
+            // Lost after delivery (the agent died mid-invocation): it may have run,
+            // so it is not retried. AWS reports a sandbox that died this way as a
+            // function error.
+            slot->draining = true;
+            RouterResult lost;
+            lost.executed_version = attempt->route->version;
+            lost.outcome = protocol::InvokeOutcome::kRuntimeExit;
+            lost.error_type = "Runtime.ExitError";
+            lost.content_type = "application/json";
+            lost.body =
+                fmt::format(R"({{"errorType":"Runtime.ExitError","errorMessage":"RequestId: {} )"
+                            R"(Error: the execution environment exited during the invocation"}})",
+                            attempt->request.request_id);
+            attempt->done(std::move(lost));
+            return;
+          }
+          attempt->done(
+              failure(Status(StatusCode::kUnavailable,
+                             "The execution environment failed to process the invocation: " +
+                                 response.status().message())));
+          return;
+        }
+        if (response->status == 429) {
+          if (attempt->refusals < options_.max_refusal_retries) {
+            ++attempt->refusals;
+            attempt->refused.push_back(slot->environment_id);
+            dispatch(attempt);
+            return;
+          }
+          attempt->done(failure(throttled(options_.retry_after_seconds)));
+          return;
+        }
+        auto answer = protocol::decodeAnswer(*response);
+        if (!answer.isOk()) {
+          attempt->done(failure(Status(StatusCode::kUnavailable,
+                                       fmt::format("agent answered HTTP {}", response->status))));
+          return;
+        }
+        RouterResult result;
+        result.executed_version = attempt->route->version;
+        result.outcome = answer->outcome;
+        result.error_type = std::move(answer->error_type);
+        result.log_result = std::move(answer->log_result);
+        result.content_type = std::move(answer->content_type);
+        result.body = std::move(response->body);
+        attempt->done(std::move(result));
+      });
 }
 
 }  // namespace hearth

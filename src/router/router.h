@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "common/result.h"
+#include "protocol/invoke_protocol.h"
 #include "router/routing_table.h"
 
 namespace hearth {
@@ -43,7 +44,7 @@ struct RouterResult {
   // routing table: the caller asks the control plane why), kThrottled, kUnavailable.
   Status status;
   std::string executed_version;
-  std::string outcome;  // "success", "function-error", "timeout", "exit"
+  protocol::InvokeOutcome outcome = protocol::InvokeOutcome::kSuccess;
   std::string error_type;
   std::string body;
   std::string content_type;
