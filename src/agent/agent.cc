@@ -99,6 +99,7 @@ struct EnvironmentSpec {
   std::string runtime;
   std::string handler;
   std::string code_sha;  // hex
+  std::string revision_id;
   int64_t memory_mb = 2048;
   int timeout_s = 3;
   int max_concurrency = 1;
@@ -117,6 +118,7 @@ Result<EnvironmentSpec> parseSpec(const std::string& id, const std::string& body
   spec.runtime = std::move(wire.runtime);
   spec.handler = std::move(wire.handler);
   spec.code_sha = std::move(wire.code_sha256_hex);
+  spec.revision_id = std::move(wire.revision_id);
   spec.memory_mb = wire.memory_mb;
   spec.timeout_s = wire.timeout_seconds;
   spec.max_concurrency = wire.max_concurrency;
@@ -243,11 +245,22 @@ class AgentImpl final : public Agent {
           handle(std::move(request), std::move(respond));
         }));
     server_->start();
+    {
+      std::string address = fmt::format("{}:{}", options_.listen_host, server_->port());
+      fs::path final_path = fs::path(options_.work_dir) / "address";
+      fs::path temp_path = fs::path(options_.work_dir) / "address.tmp";
+      std::ofstream(temp_path) << address << "\n";
+      fs::rename(temp_path, final_path, ec);
+      if (ec) {
+        return Status(StatusCode::kUnavailable, "cannot write " + final_path.string());
+      }
+    }
     control_ = std::thread([this] { controlLoop(); });
     return Status::ok();
   }
 
   uint16_t port() const override { return server_ ? server_->port() : 0; }
+  bool orphaned() const override { return orphaned_.load(); }
 
   void drain() override {
     if (drained_.exchange(true)) {
@@ -732,6 +745,10 @@ class AgentImpl final : public Agent {
       e.outstanding = env->ee->outstanding();
       e.max_concurrency = env->spec.max_concurrency;
       e.init_ms = env->ee->initDurationMs();
+      e.identity = protocol::EnvironmentIdentity{env->spec.function_name,   env->spec.version,
+                                                 env->spec.code_sha,        env->spec.revision_id,
+                                                 env->spec.vcpus,           env->spec.memory_mb,
+                                                 env->spec.max_concurrency, env->spec.timeout_s};
       {
         std::lock_guard lock(mu_);
         e.error_type = env->launch_error_type;
@@ -783,11 +800,23 @@ class AgentImpl final : public Agent {
     bool registered = false;
     std::string last_states;
     auto next_heartbeat = std::chrono::steady_clock::now();
+    auto last_contact = std::chrono::steady_clock::now();
     std::unique_lock lock(mu_);
     while (!stopping_) {
       lock.unlock();
+      if (std::chrono::steady_clock::now() - last_contact > options_.orphan_timeout &&
+          !orphaned_.exchange(true)) {
+        spdlog::warn("agent {}: no answer from {} for {} ms; stopping", options_.instance_id,
+                     options_.server, options_.orphan_timeout.count());
+      }
       if (!registered) {
-        registered = post(*client, "/_hearth/agent/v1/register", protocol::encode(registration()));
+        HttpResponse answer;
+        answer.status = 0;  // stays 0 when nothing was answered
+        registered =
+            post(*client, "/_hearth/agent/v1/register", protocol::encode(registration()), &answer);
+        if (answer.status != 0) {
+          last_contact = std::chrono::steady_clock::now();
+        }
         if (!registered) {
           std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
@@ -800,8 +829,13 @@ class AgentImpl final : public Agent {
         }
         if (states != last_states || due) {
           HttpResponse response;
-          if (post(*client, "/_hearth/agent/v1/heartbeat", protocol::encode(heartbeat),
-                   &response)) {
+          response.status = 0;  // stays 0 when nothing was answered
+          bool delivered =
+              post(*client, "/_hearth/agent/v1/heartbeat", protocol::encode(heartbeat), &response);
+          if (response.status != 0) {
+            last_contact = std::chrono::steady_clock::now();
+          }
+          if (delivered) {
             last_states = states;
             next_heartbeat = std::chrono::steady_clock::now() + options_.heartbeat_interval;
             // The server lists environments it does not know (it restarted, or a start
@@ -873,6 +907,7 @@ class AgentImpl final : public Agent {
       }
       size_t count = batch.lines.size();
       HttpResponse response;
+      response.status = 0;
       bool stored = post(client, "/_hearth/agent/v1/logs", protocol::encode(batch), &response);
       bool refused = !stored && response.status >= 400 && response.status < 500;
       if (!stored && !refused) {
@@ -911,6 +946,7 @@ class AgentImpl final : public Agent {
   uint16_t server_port_ = 0;
   std::thread control_;
   std::atomic<bool> drained_{false};
+  std::atomic<bool> orphaned_{false};
   std::atomic<uint64_t> next_listener_tag_{1};
 
   std::mutex mu_;

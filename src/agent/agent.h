@@ -27,13 +27,17 @@ struct AgentOptions {
   std::map<std::string, std::string> interpreters = {{"python", "python3"}, {"nodejs", "node"}};
   std::string region = "us-east-1";
   std::chrono::milliseconds heartbeat_interval{1000};
+  // The agent outlives a server restart; with no answer from its server for this long it drains
+  // and stops itself.
+  std::chrono::milliseconds orphan_timeout{60000};
   int io_threads = 2;
 };
 
 // `hearth agent`: one per instance. Registers with the server, heartbeats, starts and stops
 // execution environments on request, serves each EE's Runtime API on its own loopback port, and
 // accepts invocations from routers. It never reads the Store: everything arrives over the agent
-// protocol, so it runs the same on another machine.
+// protocol, so it runs the same on another machine. It writes `<work-dir>/address` (HOST:PORT)
+// once it listens, so a restarted local server can find it again.
 class Agent {
  public:
   virtual ~Agent() = default;
@@ -42,6 +46,8 @@ class Agent {
   static Result<std::unique_ptr<Agent>> start(AgentOptions options, SandboxLauncher* launcher);
 
   virtual uint16_t port() const = 0;
+  // True once the server has not answered for orphan_timeout: the process should drain and exit.
+  virtual bool orphaned() const = 0;
   // Stops every EE (SIGTERM, then SIGKILL after a grace period) and the server. Idempotent.
   virtual void drain() = 0;
 };

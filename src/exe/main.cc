@@ -104,6 +104,10 @@ int main(int argc, char** argv) {
                  "Runtime prefix to interpreter, e.g. python=/usr/bin/python3 (repeatable)");
   up->add_option("--instance-catalog", server.instance_catalog,
                  "JSON instance-type catalogue replacing the built-in one");
+  int64_t agent_orphan_timeout_ms = 60000;
+  up->add_option("--agent-orphan-timeout-ms", agent_orphan_timeout_ms,
+                 "Local agents stop themselves when this server has been gone this long")
+      ->capture_default_str();
   up->add_option("--router-queue-wait-ms", queue_wait_ms,
                  "How long an invoke may wait for a free slot before 429")
       ->capture_default_str();
@@ -122,6 +126,9 @@ int main(int argc, char** argv) {
   agent_cmd->add_option("--work-dir", agent.work_dir, "Work directory")->required();
   agent_cmd->add_option("--runtimes-dir", agent.runtimes_dir, "Runtime bootstraps directory");
   agent_cmd->add_option("--region", agent.region, "AWS_REGION for functions");
+  int64_t orphan_timeout_ms = 60000;
+  agent_cmd->add_option("--orphan-timeout-ms", orphan_timeout_ms,
+                        "Stop after the server has not answered for this long");
   std::vector<std::string> agent_interpreters;
   agent_cmd->add_option("--interpreter", agent_interpreters, "Runtime prefix to interpreter");
 
@@ -153,6 +160,7 @@ int main(int argc, char** argv) {
     if (agent.runtimes_dir.empty()) {
       agent.runtimes_dir = hearth::executableDir() + "/../runtimes";
     }
+    agent.orphan_timeout = std::chrono::milliseconds(orphan_timeout_ms);
     spdlog::set_level(spdlog::level::from_str(log_level));
     sigset_t signals;
     blockTerminationSignals(&signals);
@@ -162,8 +170,10 @@ int main(int argc, char** argv) {
       std::cerr << "hearth agent: " << started.status().message() << "\n";
       return 1;
     }
-    int signal_number = 0;
-    sigwait(&signals, &signal_number);
+    // Until SIGINT/SIGTERM, or until the server has been gone for the orphan timeout.
+    timespec tick{0, 200 * 1000 * 1000};
+    while (sigtimedwait(&signals, nullptr, &tick) < 0 && !(*started)->orphaned()) {
+    }
     (*started)->drain();
     launcher.reset();  // reaps the runtimes while the agent that gets their exit callbacks lives
     return 0;
@@ -180,6 +190,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   server.router_queue_wait = std::chrono::milliseconds(queue_wait_ms);
+  server.agent_orphan_timeout = std::chrono::milliseconds(agent_orphan_timeout_ms);
   sigset_t signals;
   blockTerminationSignals(&signals);
   auto started = hearth::Server::start(server);

@@ -131,6 +131,7 @@ Result<DesiredFleet> ControlPlaneSource::read() {
     spec.runtime = runtime;
     spec.handler = stringMember(mv.config, "Handler");
     spec.code_sha256_hex = mv.code_hex;
+    spec.revision_id = d.deployment.revision_id;
     spec.memory_mb = memory;
     spec.timeout_seconds = d.timeout_seconds;
     spec.max_concurrency = d.max_concurrency;

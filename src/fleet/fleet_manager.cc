@@ -55,12 +55,24 @@ void FleetManager::stop() {
   if (thread_.joinable()) {
     thread_.join();
   }
-  std::lock_guard pass(reconcile_mu_);
-  if (deps_.instances != nullptr) {
-    for (const auto& [id, instance] : state_.snapshot().instances) {
-      deps_.instances->terminate(id);
-    }
+}
+
+void FleetManager::recover() {
+  if (deps_.instances == nullptr) {
+    return;
   }
+  std::vector<ObservedInstance> adopted;
+  for (const auto& r : deps_.instances->recover()) {
+    ObservedInstance instance;
+    instance.id = r.launch.instance_id;
+    instance.capacity_provider = r.launch.capacity_provider;
+    instance.zone = r.launch.zone;
+    instance.type = r.launch.type;
+    instance.host = r.host;
+    instance.port = r.port;
+    adopted.push_back(std::move(instance));
+  }
+  state_.adopt(adopted, deps_.clock->steadyNow());
 }
 
 void FleetManager::poke() {

@@ -58,9 +58,16 @@ class FleetManager {
   FleetManager(FleetOptions options, InstanceCatalog catalog, FleetDeps deps);
   ~FleetManager();
 
+  // Adopts the instances that outlived an earlier server (InstanceProvider::recover()).
+  // REQUIRES: before start() and before agents can reach handleAgentRequest.
+  void recover();
+  // True while an adopted instance has not reported its EEs yet (and has not been lost).
+  bool recovering() const { return state_.recovering(); }
+
   // Starts the reconcile thread. Tests may instead call reconcileOnce() themselves.
   void start();
-  // Stops the reconcile thread and terminates every instance. Idempotent.
+  // Stops the reconcile thread. Instances keep running (a restarted server adopts them; local
+  // agents stop themselves when no server comes back). Idempotent.
   void stop();
 
   // One pass, as of `now`. Returns false when the desired fleet could not be read (the pass is

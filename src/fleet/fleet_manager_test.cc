@@ -54,6 +54,8 @@ class FakeInstances final : public InstanceProvider {
     std::lock_guard lock(mu);
     terminated.push_back(id);
   }
+  std::vector<RecoveredInstance> recover() override { return recovered; }
+  std::vector<RecoveredInstance> recovered;
   void join() {
     std::vector<std::thread> all;
     {
@@ -187,7 +189,8 @@ class FleetManagerTest : public ::testing::Test {
       protocol::Heartbeat hb{id, {}};
       for (const auto& [eid, env] : observed.environments) {
         if (env.instance_id == id && env.state != PlacedState::kAssigned) {
-          hb.environments.push_back({eid, phase, 0, 16, 5, "", "", std::nullopt, std::nullopt});
+          hb.environments.push_back(
+              {eid, phase, 0, 16, 5, "", "", std::nullopt, std::nullopt, std::nullopt});
         }
       }
       ASSERT_EQ(agent(fleet, "heartbeat", protocol::encode(hb)).status, 200);
@@ -289,6 +292,56 @@ TEST_F(FleetManagerTest, ARefusedStartFailsAPendingVersion) {
   fleet->reconcileOnce(clock_.steadyNow());  // starts are sent and refused
   fleet->reconcileOnce(clock_.steadyNow());
   EXPECT_EQ(desired_.fleet.versions[0].state, VersionState::kFailed);
+}
+
+TEST_F(FleetManagerTest, ARestartedServerAdoptsTheEnvironmentsOfAgentsThatOutlivedIt) {
+  InstanceType type{"c7i.xlarge", "c", "x86_64", 4, 8192, 0.2};
+  for (const char* zone : {"a", "b", "c"}) {
+    instances_.recovered.push_back(
+        {{std::string("i-old-") + zone, "pool", zone, type}, "127.0.0.1", 7001});
+  }
+  desired_.fleet.versions[0].state = VersionState::kActive;
+  auto fleet = make();
+  fleet->recover();
+  EXPECT_TRUE(fleet->recovering());
+  ASSERT_TRUE(fleet->reconcileOnce(clock_.steadyNow()));
+  EXPECT_TRUE(instances_.launched.empty()) << "nothing is placed before the agents report";
+  int n = 0;
+  for (const char* zone : {"a", "b", "c"}) {
+    protocol::EnvironmentIdentity identity{"fn", "1", "sha", "rev", 1, 2048, 16, 10};
+    protocol::Heartbeat hb{std::string("i-old-") + zone,
+                           {{"ee-old-" + std::to_string(++n), protocol::EnvironmentPhase::kReady, 0,
+                             16, 5, "", "", std::nullopt, std::nullopt, identity}}};
+    auto reply = agent(*fleet, "heartbeat", protocol::encode(hb));
+    ASSERT_EQ(reply.status, 200);
+    EXPECT_EQ(reply.body, R"({"stop":[]})") << "adopted, not stopped";
+  }
+  EXPECT_FALSE(fleet->recovering());
+  ASSERT_TRUE(fleet->reconcileOnce(clock_.steadyNow()));
+  EXPECT_TRUE(instances_.launched.empty()) << "the adopted EEs are the fleet";
+  EXPECT_EQ(fleet->stats().ready_environments, 3u);
+  std::lock_guard lock(recorder_.mu);
+  ASSERT_FALSE(recorder_.events.empty());
+  EXPECT_EQ(recorder_.events.back().what, "publish");
+  EXPECT_EQ(recorder_.events.back().routable, 3u);
+  for (const auto& e : recorder_.events) {
+    EXPECT_NE(e.what, "stop");
+    EXPECT_NE(e.what, "start");
+  }
+}
+
+TEST_F(FleetManagerTest, AnAdoptedAgentThatNeverReportsIsLostAndItsWorkPlacedAgain) {
+  InstanceType type{"c7i.xlarge", "c", "x86_64", 4, 8192, 0.2};
+  instances_.recovered.push_back({{"i-dead", "pool", "a", type}, "127.0.0.1", 7001});
+  desired_.fleet.versions[0].state = VersionState::kActive;
+  auto fleet = make();
+  fleet->recover();
+  fleet->reconcileOnce(clock_.steadyNow());
+  EXPECT_TRUE(instances_.launched.empty());
+  clock_.advance(4s);  // past the heartbeat timeout
+  fleet->reconcileOnce(clock_.steadyNow());
+  EXPECT_FALSE(fleet->recovering());
+  EXPECT_EQ(instances_.launched.size(), 3u);
 }
 
 // Shutdown while agents exit and launches run: nothing may hang (the old manager held its lock

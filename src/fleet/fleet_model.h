@@ -82,6 +82,9 @@ struct ObservedInstance {
   SteadyTime launched_at{};
   SteadyTime last_heartbeat{};
   SteadyTime last_used{};  // last time an EE was placed on or removed from it
+  // Recovered from an earlier server and not heard from yet: its EEs are unknown until its first
+  // heartbeat, so nothing is placed on its capacity provider meanwhile.
+  bool adopting = false;
 };
 
 // A placed EE's life as the server sees it:

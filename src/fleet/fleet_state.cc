@@ -9,6 +9,40 @@ namespace {
 constexpr std::chrono::seconds kStartReportGrace{2};
 }  // namespace
 
+namespace {
+// An EE an agent reports that this server did not place: it ran before a restart.
+ObservedEnvironment adoptedEnvironment(const ObservedInstance& instance,
+                                       const protocol::EnvironmentStatus& status, SteadyTime now) {
+  const protocol::EnvironmentIdentity& id = *status.identity;
+  ObservedEnvironment env;
+  env.id = status.id;
+  env.instance_id = instance.id;
+  env.key = {id.function_name, id.version};
+  env.deployment = {id.code_sha256_hex, id.revision_id};
+  env.capacity_provider = instance.capacity_provider;
+  env.vcpus = id.vcpus;
+  env.memory_mib = id.memory_mb;
+  env.max_concurrency = id.max_concurrency;
+  env.timeout_seconds = id.timeout_seconds;
+  switch (status.phase) {
+    case protocol::EnvironmentPhase::kReady:
+      env.state = PlacedState::kReady;
+      break;
+    case protocol::EnvironmentPhase::kDraining:
+      env.state = PlacedState::kDraining;  // the agent finishes it; the server waits
+      env.drain_deadline = now + std::chrono::seconds(id.timeout_seconds + 5);
+      break;
+    default:
+      env.state = PlacedState::kStarting;
+      break;
+  }
+  env.created_at = now;
+  env.sent_at = now;
+  env.init_timeout = std::max(std::chrono::seconds(130), std::chrono::seconds(id.timeout_seconds));
+  return env;
+}
+}  // namespace
+
 void FleetState::notify() const {
   if (on_change_) {
     on_change_();
@@ -25,6 +59,28 @@ void FleetState::apply(const FleetPlan& plan, SteadyTime now) {
   for (const auto& action : plan.actions) {
     hearth::apply(action, now, fleet_);
   }
+}
+
+void FleetState::adopt(const std::vector<ObservedInstance>& instances, SteadyTime now) {
+  MutexLock lock(&mu_);
+  for (ObservedInstance instance : instances) {
+    instance.state = InstanceState::kRunning;
+    instance.adopting = true;
+    instance.launched_at = now;
+    instance.last_heartbeat = now;
+    instance.last_used = now;
+    fleet_.instances[instance.id] = std::move(instance);
+  }
+}
+
+bool FleetState::recovering() const {
+  MutexLock lock(&mu_);
+  for (const auto& [id, instance] : fleet_.instances) {
+    if (instance.adopting) {
+      return true;
+    }
+  }
+  return false;
 }
 
 Status FleetState::onRegister(const protocol::Registration& registration, SteadyTime now) {
@@ -55,10 +111,20 @@ Result<protocol::HeartbeatReply> FleetState::onHeartbeat(const protocol::Heartbe
       return notFound("unknown instance " + heartbeat.instance_id);
     }
     it->second.last_heartbeat = now;
+    bool adopting = it->second.adopting;
+    it->second.adopting = false;
     std::set<std::string> reported;
     for (const auto& status : heartbeat.environments) {
       reported.insert(status.id);
       auto env_it = fleet_.environments.find(status.id);
+      if (env_it == fleet_.environments.end() && adopting && status.identity &&
+          (status.phase == protocol::EnvironmentPhase::kReady ||
+           status.phase == protocol::EnvironmentPhase::kStarting ||
+           status.phase == protocol::EnvironmentPhase::kDraining)) {
+        env_it = fleet_.environments.emplace(status.id, adoptedEnvironment(it->second, status, now))
+                     .first;
+        changed = true;
+      }
       if (env_it == fleet_.environments.end() ||
           env_it->second.instance_id != heartbeat.instance_id) {
         reply.stop.push_back(status.id);

@@ -25,6 +25,12 @@ class FleetState {
   ObservedFleet snapshot() const EXCLUDES(mu_);
   void apply(const FleetPlan& plan, SteadyTime now) EXCLUDES(mu_);
 
+  // Instances that outlived an earlier server: Running at their known address, and `adopting`
+  // until their first heartbeat, whose EEs are then adopted as they are.
+  void adopt(const std::vector<ObservedInstance>& instances, SteadyTime now) EXCLUDES(mu_);
+  // True while an adopted instance has not been heard from (nor been lost).
+  bool recovering() const EXCLUDES(mu_);
+
   // An agent registered. kNotFound for an instance this server did not launch (or forgot).
   Status onRegister(const protocol::Registration& registration, SteadyTime now) EXCLUDES(mu_);
   // An agent's heartbeat: EE states and usage. kNotFound for an unknown or unregistered

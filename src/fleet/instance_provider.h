@@ -1,24 +1,32 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/status.h"
+#include "common/thread_annotations.h"
 #include "fleet/instance_types.h"
 
 namespace hearth {
-
-class SandboxLauncher;
-class Sandbox;
 
 struct InstanceLaunch {
   std::string instance_id;
   std::string capacity_provider;
   std::string zone;
   InstanceType type;
+};
+
+// An instance that outlived the server that launched it, found again by a new one.
+struct RecoveredInstance {
+  InstanceLaunch launch;
+  std::string host;  // where its agent listens
+  uint16_t port = 0;
 };
 
 // Called when an instance's agent process is known to have stopped (exit code or 128+signal).
@@ -33,6 +41,8 @@ class InstanceProvider {
   virtual Status launch(const InstanceLaunch& launch) = 0;
   // Stops the instance (SIGTERM, then SIGKILL). Unknown ids are ignored.
   virtual void terminate(const std::string& instance_id) = 0;
+  // Instances still running from an earlier server, to adopt. Called once, before launches.
+  virtual std::vector<RecoveredInstance> recover() { return {}; }
 };
 
 struct LocalInstanceOptions {
@@ -43,30 +53,45 @@ struct LocalInstanceOptions {
   std::string runtimes_dir;
   std::map<std::string, std::string> interpreters;
   std::string region;
+  std::chrono::milliseconds orphan_timeout{60000};  // passed to agents
 };
 
-// Runs each instance as a local `hearth agent` child process. On one machine the instance's
-// vCPU and memory are a budget the fleet accounts for (the isolating sandbox enforces them).
+// Runs each instance as a local `hearth agent` process in a session of its own, so it outlives
+// the server: a restarted server recovers it from `<work_root>/<id>/instance` (written at launch)
+// and `<work_root>/<id>/address` (written by the agent). On one machine the instance's vCPU and
+// memory are a budget the fleet accounts for. A monitor thread notices exits (of children and of
+// recovered agents alike), escalates terminations to SIGKILL, and removes the work dirs of
+// instances that are gone.
 class LocalInstanceProvider final : public InstanceProvider {
  public:
-  // *launcher must outlive this object; on_exit runs on the launcher's thread.
-  LocalInstanceProvider(LocalInstanceOptions options, SandboxLauncher* launcher,
-                        InstanceExitCallback on_exit);
+  // on_exit runs on the monitor thread, without any lock held.
+  LocalInstanceProvider(LocalInstanceOptions options, InstanceExitCallback on_exit);
+  // Stops watching. Running agents are left running (they outlive the server).
   ~LocalInstanceProvider() override;
 
   // Replaces the options (the server knows its own URL only once it listens). REQUIRES: before
-  // the first launch.
+  // recover() and the first launch.
   void configure(LocalInstanceOptions options) { options_ = std::move(options); }
 
   Status launch(const InstanceLaunch& launch) override;
   void terminate(const std::string& instance_id) override;
+  std::vector<RecoveredInstance> recover() override;
 
  private:
+  struct Agent {
+    int pid = 0;
+    bool child = false;  // launched by this process (reaped with waitpid), else recovered
+    std::chrono::steady_clock::time_point kill_at{};  // SIGKILL then, after a SIGTERM
+    bool terminating = false;
+  };
+  void monitor();
+
   LocalInstanceOptions options_;
-  SandboxLauncher* launcher_;
   InstanceExitCallback on_exit_;
-  std::mutex mu_;
-  std::map<std::string, std::unique_ptr<Sandbox>> agents_;
+  Mutex mu_;
+  std::map<std::string, Agent> agents_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::thread monitor_;
 };
 
 }  // namespace hearth

@@ -217,6 +217,9 @@ class Planner {
       }
     }
     int missing = count - static_cast<int>(live.size());
+    if (recovering(d.capacity_provider)) {
+      return;  // the EEs of recovered instances are not known yet
+    }
     if (missing > 0) {
       int placed = place(d, missing);
       if (placed < missing && d.state == VersionState::kPending) {
@@ -249,6 +252,15 @@ class Planner {
         drain(id);
       }
     }
+  }
+
+  bool recovering(const std::string& capacity_provider) const {
+    for (const auto& [id, instance] : fleet_.instances) {
+      if (instance.adopting && instance.capacity_provider == capacity_provider) {
+        return true;
+      }
+    }
+    return false;
   }
 
   // Places up to `missing` EEs of `d`; returns how many were placed.

@@ -139,7 +139,8 @@ class HttpServerImpl final : public HttpServer {
       }
       acceptor = it->second;
       extra_acceptors_.erase(it);
-      for (auto& [id, conn] : connections_by_id_) {
+      for (auto& entry : connections_by_id_) {
+        auto conn = entry.second;
         if (conn->listener == tag) {
           net::post(conn->stream.get_executor(), [conn] {
             boost::system::error_code ignored;
@@ -175,7 +176,8 @@ class HttpServerImpl final : public HttpServer {
     });
     {
       std::lock_guard lock(connections_mu_);
-      for (auto& [tag, acceptor] : extra_acceptors_) {
+      for (auto& entry : extra_acceptors_) {
+        auto acceptor = entry.second;
         net::post(acceptor->get_executor(), [acceptor] {
           boost::system::error_code ignored;
           acceptor->close(ignored);
@@ -213,7 +215,8 @@ class HttpServerImpl final : public HttpServer {
  private:
   void cancelConnections(bool only_idle) {
     std::lock_guard lock(connections_mu_);
-    for (auto& [id, conn] : connections_by_id_) {
+    for (auto& entry : connections_by_id_) {
+      auto conn = entry.second;
       net::post(conn->stream.get_executor(), [conn, only_idle] {
         if (!only_idle || !conn->busy) {
           boost::system::error_code ignored;

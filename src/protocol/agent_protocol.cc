@@ -124,6 +124,7 @@ std::string encode(const EnvironmentSpec& spec) {
                                       {"runtime", spec.runtime},
                                       {"handler", spec.handler},
                                       {"codeSha256Hex", spec.code_sha256_hex},
+                                      {"revisionId", spec.revision_id},
                                       {"memoryMb", spec.memory_mb},
                                       {"timeoutSeconds", spec.timeout_seconds},
                                       {"maxConcurrency", spec.max_concurrency},
@@ -141,6 +142,7 @@ Result<EnvironmentSpec> decodeEnvironmentSpec(std::string_view body) {
   spec.runtime = stringOf(o, "runtime");
   spec.handler = stringOf(o, "handler");
   spec.code_sha256_hex = stringOf(o, "codeSha256Hex");
+  spec.revision_id = stringOf(o, "revisionId");
   HEARTH_ASSIGN_OR_RETURN(spec.memory_mb, intOf(o, "memoryMb", 2048, 1, int64_t{1} << 40));
   HEARTH_ASSIGN_OR_RETURN(int64_t timeout, intOf(o, "timeoutSeconds", 3, 1, kMaxInt));
   HEARTH_ASSIGN_OR_RETURN(int64_t concurrency, intOf(o, "maxConcurrency", 1, 1, kMaxInt));
@@ -268,6 +270,17 @@ std::string encode(const Heartbeat& heartbeat) {
     if (e.cpu_utilization) {
       o["cpuUtilization"] = *e.cpu_utilization;
     }
+    if (e.identity) {
+      const EnvironmentIdentity& id = *e.identity;
+      o["identity"] = json::object{{"functionName", id.function_name},
+                                   {"version", id.version},
+                                   {"codeSha256Hex", id.code_sha256_hex},
+                                   {"revisionId", id.revision_id},
+                                   {"vcpus", id.vcpus},
+                                   {"memoryMb", id.memory_mb},
+                                   {"maxConcurrency", id.max_concurrency},
+                                   {"timeoutSeconds", id.timeout_seconds}};
+    }
     envs.push_back(std::move(o));
   }
   return json::serialize(
@@ -306,6 +319,25 @@ Result<Heartbeat> decodeHeartbeat(std::string_view body) {
         status.resident_bytes = rss;
       }
       status.cpu_utilization = doubleOf(e, "cpuUtilization");
+      if (const auto* idv = e.if_contains("identity"); idv && idv->is_object()) {
+        const auto& io = idv->get_object();
+        EnvironmentIdentity id;
+        id.function_name = stringOf(io, "functionName");
+        id.version = stringOf(io, "version");
+        id.code_sha256_hex = stringOf(io, "codeSha256Hex");
+        id.revision_id = stringOf(io, "revisionId");
+        HEARTH_ASSIGN_OR_RETURN(int64_t vcpus, intOf(io, "vcpus", 1, 1, kMaxInt));
+        HEARTH_ASSIGN_OR_RETURN(id.memory_mb, intOf(io, "memoryMb", 2048, 1, kMaxInt64));
+        HEARTH_ASSIGN_OR_RETURN(int64_t max, intOf(io, "maxConcurrency", 1, 1, kMaxInt));
+        HEARTH_ASSIGN_OR_RETURN(int64_t timeout, intOf(io, "timeoutSeconds", 3, 1, kMaxInt));
+        id.vcpus = static_cast<int>(vcpus);
+        id.max_concurrency = static_cast<int>(max);
+        id.timeout_seconds = static_cast<int>(timeout);
+        if (id.function_name.empty() || id.version.empty()) {
+          return invalidParameter("heartbeat identity needs functionName and version");
+        }
+        status.identity = std::move(id);
+      }
       heartbeat.environments.push_back(std::move(status));
     }
   }

@@ -22,6 +22,7 @@ struct EnvironmentSpec {
   std::string runtime;
   std::string handler;
   std::string code_sha256_hex;
+  std::string revision_id;  // with the code sha: the deployment the EE runs
   int64_t memory_mb = 2048;
   int timeout_seconds = 3;
   int max_concurrency = 1;
@@ -67,6 +68,20 @@ Result<RegistrationReply> decodeRegistrationReply(std::string_view body);
 enum class EnvironmentPhase { kStarting, kReady, kInitFailed, kExited, kDraining };
 std::string_view phaseName(EnvironmentPhase phase);
 
+// What an EE runs, echoed from its spec in every heartbeat, so that a restarted server can adopt
+// the EEs of agents that outlived it.
+struct EnvironmentIdentity {
+  std::string function_name;
+  std::string version;
+  std::string code_sha256_hex;
+  std::string revision_id;
+  int vcpus = 1;
+  int64_t memory_mb = 2048;
+  int max_concurrency = 1;
+  int timeout_seconds = 3;
+  bool operator==(const EnvironmentIdentity&) const = default;
+};
+
 struct EnvironmentStatus {
   std::string id;
   EnvironmentPhase phase = EnvironmentPhase::kStarting;
@@ -77,6 +92,7 @@ struct EnvironmentStatus {
   std::string error_message;
   std::optional<int64_t> resident_bytes;  // sampled; absent between samples
   std::optional<double> cpu_utilization;  // of the EE's vCPUs over the last sample interval
+  std::optional<EnvironmentIdentity> identity;
 
   bool operator==(const EnvironmentStatus&) const = default;
 };

@@ -13,6 +13,7 @@ TEST(AgentProtocol, EnvironmentSpecRoundTrips) {
   spec.runtime = "python3.13";
   spec.handler = "app.handler";
   spec.code_sha256_hex = std::string(64, 'a');
+  spec.revision_id = "rev-9";
   spec.memory_mb = 4096;
   spec.timeout_seconds = 60;
   spec.max_concurrency = 32;
@@ -53,11 +54,13 @@ TEST(AgentProtocol, RegistrationRoundTripsAndChecksTheAddress) {
 TEST(AgentProtocol, HeartbeatRoundTrips) {
   Heartbeat hb;
   hb.instance_id = "i-1";
-  hb.environments.push_back({"ee-1", EnvironmentPhase::kReady, 3, 8, 120, "", "", 1 << 20, 0.25});
-  hb.environments.push_back({"ee-2", EnvironmentPhase::kInitFailed, 0, 8, 0, "Runtime.ExitError",
-                             "exited", std::nullopt, std::nullopt});
   hb.environments.push_back(
-      {"ee-3", EnvironmentPhase::kDraining, 1, 8, 5, "", "", std::nullopt, std::nullopt});
+      {"ee-1", EnvironmentPhase::kReady, 3, 8, 120, "", "", 1 << 20, 0.25, std::nullopt});
+  hb.environments.push_back({"ee-2", EnvironmentPhase::kInitFailed, 0, 8, 0, "Runtime.ExitError",
+                             "exited", std::nullopt, std::nullopt, std::nullopt});
+  hb.environments.push_back({"ee-3", EnvironmentPhase::kDraining, 1, 8, 5, "", "", std::nullopt,
+                             std::nullopt,
+                             EnvironmentIdentity{"fn", "2", "abc", "rev", 2, 4096, 32, 60}});
   auto decoded = decodeHeartbeat(encode(hb));
   ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
   EXPECT_EQ(*decoded, hb);
@@ -75,7 +78,7 @@ TEST(AgentProtocol, EveryPhaseHasAName) {
   for (auto phase :
        {EnvironmentPhase::kStarting, EnvironmentPhase::kReady, EnvironmentPhase::kInitFailed,
         EnvironmentPhase::kExited, EnvironmentPhase::kDraining}) {
-    Heartbeat hb{"i", {{"e", phase, 0, 1, 0, "", "", std::nullopt, std::nullopt}}};
+    Heartbeat hb{"i", {{"e", phase, 0, 1, 0, "", "", std::nullopt, std::nullopt, std::nullopt}}};
     auto decoded = decodeHeartbeat(encode(hb));
     ASSERT_TRUE(decoded.isOk());
     EXPECT_EQ(decoded->environments[0].phase, phase);

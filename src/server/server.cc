@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include <fcntl.h>
 #include <unistd.h>
 #include <fstream>
 #include <sstream>
@@ -30,7 +31,6 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "router/router.h"
-#include "sandbox/process_launcher.h"
 #include "server/data_dir_lock.h"
 #include "server/demo.h"
 #include "store/sqlite_store.h"
@@ -48,6 +48,27 @@ std::string executableDir() {
 }
 
 namespace {
+
+// How long a starting server waits for adopted agents to report before it is ready anyway.
+constexpr std::chrono::milliseconds kRecoveryWait{3500};
+
+// The agent-protocol secret, kept in the data dir so that agents outlive a restart.
+Result<std::string> loadOrCreateAgentToken(const std::string& data_dir) {
+  std::string path = data_dir + "/agent-token";
+  std::string token;
+  std::getline(std::ifstream(path), token);
+  if (token.size() >= 32) {
+    return token;
+  }
+  token = newUuid() + newUuid();
+  int fd = ::open((path + ".tmp").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || ::write(fd, token.data(), token.size()) != static_cast<ssize_t>(token.size()) ||
+      ::fsync(fd) != 0 || ::close(fd) != 0 ||
+      ::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
+    return Status(StatusCode::kUnavailable, "cannot write " + path);
+  }
+  return token;
+}
 
 class ServerImpl final : public Server {
  public:
@@ -92,7 +113,7 @@ class ServerImpl final : public Server {
       catalog_json = buffer.str();
     }
     HEARTH_ASSIGN_OR_RETURN(InstanceCatalog catalog, InstanceCatalog::parse(catalog_json));
-    agent_token_ = newUuid() + newUuid();
+    HEARTH_ASSIGN_OR_RETURN(agent_token_, loadOrCreateAgentToken(options_.data_dir));
     loop_ = EventLoop::create(1);
     agent_client_ = AsyncHttpClient::create({});
     RouterOptions router_options;
@@ -103,8 +124,7 @@ class ServerImpl final : public Server {
                                                                  /*default_min_environments=*/3);
     agent_channel_ = std::make_unique<HttpAgentChannel>(agent_client_.get(), agent_token_);
     route_sink_ = std::make_unique<RouterSink>(router_.get());
-    launcher_ = ProcessLauncher::makeProcessLauncher();
-    instances_ = std::make_unique<LocalInstanceProvider>(LocalInstanceOptions{}, launcher_.get(),
+    instances_ = std::make_unique<LocalInstanceProvider>(LocalInstanceOptions{},
                                                          [this](const std::string& id, int code) {
                                                            if (fleet_) {
                                                              fleet_->onInstanceExit(id, code);
@@ -170,7 +190,6 @@ class ServerImpl final : public Server {
     if (options_.demo) {
       HEARTH_RETURN_IF_ERROR(ensureDemo(providers_.get(), functions_.get()));
     }
-    http_->start();
     LocalInstanceOptions local;
     local.hearth_binary =
         options_.hearth_binary.empty() ? executableDir() + "/hearth" : options_.hearth_binary;
@@ -180,16 +199,25 @@ class ServerImpl final : public Server {
     }
     local.token = agent_token_;
     local.work_root = options_.data_dir + "/instances";
-    std::error_code ignored;
-    std::filesystem::remove_all(local.work_root, ignored);  // instances do not survive a restart
+    local.orphan_timeout = options_.agent_orphan_timeout;
     local.runtimes_dir =
         options_.runtimes_dir.empty() ? executableDir() + "/../runtimes" : options_.runtimes_dir;
     local.interpreters = options_.interpreters;
     local.region = options_.account.region;
     instances_->configure(std::move(local));
+    // Agents that outlived the previous server are adopted before they can heartbeat, and the
+    // server is ready once they have reported their EEs (or been found lost), so the first
+    // invocations are routed to the EEs that already run.
+    fleet_->recover();
+    http_->start();
     store_watch_ = store_->watch("", [fleet](const std::vector<Change>&) { fleet->poke(); });
     fleet_->start();
     reconciler_ = std::thread([this] { reconcileLoop(); });
+    auto recovery_deadline = std::chrono::steady_clock::now() + kRecoveryWait;
+    while (fleet_->recovering() && std::chrono::steady_clock::now() < recovery_deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    fleet_->poke();
     api_->setReady(true);
     spdlog::info("hearth serving the Lambda API at {} (data dir {})", endpoint_, options_.data_dir);
     return Status::ok();
@@ -217,9 +245,7 @@ class ServerImpl final : public Server {
     if (fleet_) {
       fleet_->stop();
     }
-    // The launcher first: it kills and reaps the agents while the provider (whose exit callbacks
-    // it runs) is still alive.
-    launcher_.reset();
+    // Agents keep running: a restarted server adopts them.
     instances_.reset();
     if (agent_client_) {
       agent_client_->shutdown();
@@ -274,7 +300,6 @@ class ServerImpl final : public Server {
   MinimumEnvironmentsPolicy scaling_policy_;
   std::unique_ptr<FleetManager> fleet_;
   WatchHandlePtr store_watch_;
-  SandboxLauncherPtr launcher_;
   std::unique_ptr<LocalInstanceProvider> instances_;
   std::unique_ptr<ApiHandler> api_;
   HttpServerPtr http_;

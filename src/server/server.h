@@ -28,6 +28,8 @@ struct ServerOptions {
   std::string instance_catalog;  // JSON file replacing the embedded instance-type catalogue
   std::chrono::milliseconds router_queue_wait{50};
   std::chrono::milliseconds drain_grace{10000};
+  // Local agents outlive the server; they stop themselves when it has been gone this long.
+  std::chrono::milliseconds agent_orphan_timeout{60000};
 };
 
 // `hearth up`: owns the state store, the code store, the control plane, the API and the HTTP

@@ -108,7 +108,8 @@ describe('drain: no invocation fails when EEs are replaced or removed', { timeou
       cpArn,
       zip: zip(),
       timeout: 60,
-      concurrency: 8,
+      // Room for new invocations on the EE that stays (the busiest one) while the others drain.
+      concurrency: 16,
       minEEs: 3,
     });
     await waitEnvironmentCount(server.port, fn.name, fn.version, 3);

@@ -6,12 +6,22 @@ WORK="$(mktemp -d)"
 PASSED=0
 FAILED=0
 SERVER_PID=""
+SERVER_PORTS=()
+
+# Agents outlive their server (a restarted one adopts them), so tests stop them themselves.
+kill_agents() {
+  local port
+  for port in "${SERVER_PORTS[@]}"; do
+    pkill -KILL -f "hearth agent --server http://127\.0\.0\.1:$port( |\$)" 2>/dev/null || true
+  done
+}
 
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
   fi
+  kill_agents
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -26,6 +36,7 @@ start_server() {
   "$HEARTH_BIN" up --listen "$listen" --data-dir "$data" "$@" >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   local port="${listen##*:}"
+  SERVER_PORTS+=("$port")
   for _ in $(seq 1 100); do
     if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then return 0; fi
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi

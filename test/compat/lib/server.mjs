@@ -18,7 +18,6 @@ export const HEARTH_BIN = process.env.HEARTH_BIN || path.join(REPO_ROOT, 'build'
 
 const HEALTH_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
-const AGENT_EXIT_TIMEOUT_MS = 5_000;
 
 /** A loopback TCP port that was free a moment ago (bind port 0, read it, close). */
 export function freePort() {
@@ -234,26 +233,17 @@ export async function startServer(opts = {}) {
     throw new Error(msg);
   }
 
-  /**
-   * After the server has exited its agents should follow; SIGKILL any still running after
-   * AGENT_EXIT_TIMEOUT_MS so that no test leaves processes behind. Returns the pids killed.
-   */
-  async function reapAgents() {
-    if (!port) return [];
-    const deadline = Date.now() + AGENT_EXIT_TIMEOUT_MS;
-    let left = agentPids(port);
-    while (left.length > 0 && Date.now() < deadline) {
-      await sleep(100);
-      left = agentPids(port);
-    }
-    if (left.length > 0) {
-      process.stderr.write(
-        `[hearth] ${left.length} agent(s) of port ${port} still running ${AGENT_EXIT_TIMEOUT_MS} ms after the ` +
-          `server stopped; sending SIGKILL to ${left.join(', ')}\n`,
-      );
-      killAgents(port);
-    }
-    return left;
+  /** Agents outlive their server (a restarted one adopts them): a finished test stops them. */
+  function reapAgents() {
+    return port ? killAgents(port) : [];
+  }
+
+  /** SIGKILL the server (no drain at all) and wait for it to exit. */
+  async function killProcess() {
+    if (!child || child.exitInfo) return child?.exitInfo;
+    expectExit = true;
+    child.kill('SIGKILL');
+    return child.exited;
   }
 
   await launch(0);
@@ -282,10 +272,14 @@ export async function startServer(opts = {}) {
     },
     /**
      * Stop with SIGTERM and wait for the server to exit; keeps the data dir and does not touch
-     * the agents (so a test can check that they exit by themselves). Returns { code, signal }.
+     * the agents (they keep running for the next start to adopt). Returns { code, signal }.
      */
     async halt() {
       return stopProcess();
+    },
+    /** Like halt(), with SIGKILL: the server gets no chance to drain. */
+    async kill() {
+      return killProcess();
     },
     /** Start again after halt(), on the same data dir and port. */
     async start() {
@@ -293,14 +287,14 @@ export async function startServer(opts = {}) {
       await launch(port);
     },
     /**
-     * Stop with SIGTERM, make sure the agents are gone (SIGKILL after a grace period) and remove
-     * the data dir (unless HEARTH_KEEP_DATA is set).
+     * Stop with SIGTERM, stop the agents (SIGKILL) and remove the data dir (unless
+     * HEARTH_KEEP_DATA is set).
      */
     async stop() {
       try {
         await stopProcess();
       } finally {
-        await reapAgents();
+        reapAgents();
         if (process.env.HEARTH_KEEP_DATA) {
           process.stderr.write(`[hearth] data dir kept: ${dataDir}\n`);
         } else {
