@@ -385,6 +385,7 @@ void ExecutionEnvironment::onRuntimeResult(const std::string& request_id, Invoke
         Settling& settling = settling_[request_id];
         settling.done = std::move(done);
         settling.result = std::move(result);
+        done = nullptr;
         settling.trailer = end_line + '\n' + report_line + '\n';
         std::weak_ptr<ExecutionEnvironment> weak = weak_from_this();
         loop_->runAfter(kTailSettle, [weak, request_id] {
@@ -398,8 +399,8 @@ void ExecutionEnvironment::onRuntimeResult(const std::string& request_id, Invoke
   respond(runtimeReply(202, "", ""));
   log_sink_(identity_, end_line);
   log_sink_(identity_, report_line);
-  if (done && !defer) {
-    done(std::move(result));
+  if (done) {                 // null when the answer was handed to settling_ (and `result` with it)
+    done(std::move(result));  // NOLINT(bugprone-use-after-move)
   }
 }
 

@@ -110,7 +110,7 @@ size_t ApiHandler::bodyLimitFor(const std::string& method, const std::string& ta
     return kInvokeLimit;
   }
   if ((method == "POST" && target.rfind("/2015-03-31/functions", 0) == 0 &&
-       target.find("/", std::string_view("/2015-03-31/functions/").size()) == std::string::npos) ||
+       target.find('/', std::string_view("/2015-03-31/functions/").size()) == std::string::npos) ||
       (method == "PUT" && target.find("/code") != std::string::npos)) {
     return kCodeUploadLimit;
   }

@@ -9,7 +9,8 @@ namespace hearth {
 namespace {
 
 // A Boost.JSON parse handler that keeps nothing: the parser itself checks the grammar, nesting
-// depth and UTF-8.
+// depth and UTF-8. Its member names are the ones basic_parser requires.
+// NOLINTBEGIN(readability-identifier-naming)
 struct NullHandler {
   static constexpr std::size_t max_object_size = std::size_t(-1);
   static constexpr std::size_t max_array_size = std::size_t(-1);
@@ -36,6 +37,7 @@ struct NullHandler {
   bool on_comment_part(std::string_view, ec&) { return true; }
   bool on_comment(std::string_view, ec&) { return true; }
 };
+// NOLINTEND(readability-identifier-naming)
 
 }  // namespace
 
