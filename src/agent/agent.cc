@@ -6,22 +6,22 @@
 
 #include <atomic>
 #include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
-#include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <sstream>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "agent/code_cache.h"
+#include "agent/control_loop.h"
 #include "agent/execution_environment.h"
+#include "agent/launch_spec.h"
+#include "agent/log_buffer.h"
+#include "agent/resource_monitor.h"
 #include "artifact/encoding.h"
-#include "artifact/zip_reader.h"
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/work_queue.h"
@@ -29,32 +29,22 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "protocol/agent_protocol.h"
+#include "protocol/invoke_protocol.h"
 #include "sandbox/sandbox_launcher.h"
 
 namespace hearth {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
-std::string interpreterFor(const std::map<std::string, std::string>& interpreters,
-                           const std::string& runtime) {
-  std::string best;
-  size_t best_len = 0;
-  for (const auto& [prefix, interpreter] : interpreters) {
-    if (runtime.rfind(prefix, 0) == 0 && prefix.size() >= best_len) {
-      best = interpreter;
-      best_len = prefix.size();
-    }
-  }
-  return best;
-}
-
 namespace {
 
 constexpr size_t kMaxBufferedLogLines = 20000;
 constexpr int64_t kMaxDrainMs = 16 * 60 * 1000;  // the longest Timeout (15 min) plus grace
 constexpr std::chrono::milliseconds kDrainPoll{50};
-constexpr size_t kMaxLogLinesPerShipment = 2000;
-constexpr int kMaxLogBatchesPerPass = 4;
+
+// Above these an EE refuses new invocations (the router retries another EE), as LMI's agent does.
+constexpr double kMemoryPressure = 0.95;  // of the function's MemorySize
+constexpr double kCpuPressure = 0.97;     // of the EE's vCPU budget, over the last sample
 
 HttpResponse jsonReply(int status, const json::object& body) {
   HttpResponse response;
@@ -64,138 +54,10 @@ HttpResponse jsonReply(int status, const json::object& body) {
   return response;
 }
 
-// Finds `program` on PATH; returns "" when absent. Absolute paths are checked as they are.
-std::string findExecutable(const std::string& program) {
-  if (program.find('/') != std::string::npos) {
-    return ::access(program.c_str(), X_OK) == 0 ? program : "";
-  }
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= dirs.size()) {
-    size_t colon = dirs.find(':', start);
-    std::string dir =
-        dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-    if (!dir.empty()) {
-      std::string candidate = dir + "/" + program;
-      if (::access(candidate.c_str(), X_OK) == 0) {
-        return candidate;
-      }
-    }
-    if (colon == std::string::npos) {
-      break;
-    }
-    start = colon + 1;
-  }
-  return "";
-}
-
-// The spec of one EE as the server sends it (PUT /agent/v1/environments/{id}).
-struct EnvironmentSpec {
-  std::string id;
-  std::string function_name;
-  std::string version;
-  std::string function_arn;
-  std::string runtime;
-  std::string handler;
-  std::string code_sha;  // hex
-  std::string revision_id;
-  int64_t memory_mb = 2048;
-  int timeout_s = 3;
-  int max_concurrency = 1;
-  int vcpus = 1;
-  std::string log_group;
-  std::map<std::string, std::string> environment;
-};
-
-Result<EnvironmentSpec> parseSpec(const std::string& id, const std::string& body) {
-  HEARTH_ASSIGN_OR_RETURN(protocol::EnvironmentSpec wire, protocol::decodeEnvironmentSpec(body));
-  EnvironmentSpec spec;
-  spec.id = id;
-  spec.function_name = std::move(wire.function_name);
-  spec.version = std::move(wire.version);
-  spec.function_arn = std::move(wire.function_arn);
-  spec.runtime = std::move(wire.runtime);
-  spec.handler = std::move(wire.handler);
-  spec.code_sha = std::move(wire.code_sha256_hex);
-  spec.revision_id = std::move(wire.revision_id);
-  spec.memory_mb = wire.memory_mb;
-  spec.timeout_s = wire.timeout_seconds;
-  spec.max_concurrency = wire.max_concurrency;
-  spec.vcpus = wire.vcpus;
-  spec.log_group = std::move(wire.log_group);
-  spec.environment = std::move(wire.environment);
-  return spec;
-}
-
-// Above these an EE refuses new invocations (the router retries another EE), as LMI's agent does.
-constexpr double kMemoryPressure = 0.95;  // of the function's MemorySize
-constexpr double kCpuPressure = 0.97;     // of the EE's vCPU budget, over the last heartbeat
-
-// CPU time of process groups, sampled from /proc once per heartbeat: one pass over /proc for
-// every EE, since a runtime's work may run in child processes (Python workers).
-class CpuSampler {
- public:
-  void sample() {
-    auto now = std::chrono::steady_clock::now();
-    std::unordered_map<int, uint64_t> ticks;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-      const std::string name = entry.path().filename().string();
-      if (name.empty() || name[0] < '0' || name[0] > '9') {
-        continue;
-      }
-      std::ifstream in(entry.path() / "stat");
-      std::string line;
-      if (!std::getline(in, line)) {
-        continue;
-      }
-      size_t close = line.rfind(')');
-      if (close == std::string::npos) {
-        continue;
-      }
-      // Fields after the command: state ppid pgrp session tty tpgid flags minflt cminflt majflt
-      // cmajflt utime stime ...
-      std::istringstream fields(line.substr(close + 2));
-      std::string state;
-      long ppid = 0, pgrp = 0, session = 0, tty = 0, tpgid = 0;
-      unsigned long flags = 0, minflt = 0, cminflt = 0, majflt = 0, cmajflt = 0, utime = 0,
-                    stime = 0;
-      fields >> state >> ppid >> pgrp >> session >> tty >> tpgid >> flags >> minflt >> cminflt >>
-          majflt >> cmajflt >> utime >> stime;
-      ticks[static_cast<int>(pgrp)] += utime + stime;
-    }
-    double seconds = std::chrono::duration<double>(now - last_at_).count();
-    utilisation_.clear();
-    if (seconds > 0 && last_at_.time_since_epoch().count() != 0) {
-      double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
-      for (const auto& [group, total] : ticks) {
-        auto previous = last_.find(group);
-        if (previous != last_.end() && total >= previous->second) {
-          utilisation_[group] = static_cast<double>(total - previous->second) / hz / seconds;
-        }
-      }
-    }
-    last_ = std::move(ticks);
-    last_at_ = now;
-  }
-  // Fraction of `vcpus` the process group led by `pid` used over the last interval.
-  double utilisation(int pid, int vcpus) const {
-    auto it = utilisation_.find(pid);
-    return it == utilisation_.end() ? 0.0 : it->second / std::max(1, vcpus);
-  }
-
- private:
-  std::unordered_map<int, uint64_t> last_;
-  std::unordered_map<int, double> utilisation_;
-  std::chrono::steady_clock::time_point last_at_{};
-};
-
-class AgentImpl;
-
 // One EE as the agent tracks it: spec, platform state machine, sandbox, Runtime API listener.
 struct ManagedEnvironment {
-  EnvironmentSpec spec;
+  std::string id;
+  protocol::EnvironmentSpec spec;
   ExecutionEnvironmentPtr ee;
   uint64_t listener_tag = 0;
   SandboxPtr sandbox;
@@ -206,13 +68,17 @@ struct ManagedEnvironment {
   std::chrono::steady_clock::time_point drain_deadline{};
 };
 
+// The agent's parts: the HTTP handler (control API and every EE's Runtime API) and the EEs it
+// manages, here; the code cache, launch specs, resource monitor, log buffer and control loop in
+// files of their own.
 class AgentImpl final : public Agent {
  public:
   AgentImpl(AgentOptions options, SandboxLauncher* launcher)
       : options_(std::move(options)),
         launcher_(launcher),
         loop_(EventLoop::create(1)),
-        launches_(2, 4096) {}
+        launches_(2, 4096),
+        logs_(kMaxBufferedLogLines) {}
 
   ~AgentImpl() override { drain(); }
 
@@ -224,7 +90,9 @@ class AgentImpl final : public Agent {
     while (!rest.empty() && rest.back() == '/') {
       rest.pop_back();
     }
-    if (!splitHostPort(rest, &server_host_, &server_port_)) {
+    std::string server_host;
+    uint16_t server_port = 0;
+    if (!splitHostPort(rest, &server_host, &server_port)) {
       return invalidParameter("--server must be http://HOST:PORT");
     }
     std::error_code ec;
@@ -232,6 +100,10 @@ class AgentImpl final : public Agent {
     if (ec) {
       return invalidParameter("cannot create work dir " + options_.work_dir);
     }
+    code_ =
+        std::make_unique<CodeCache>(options_.work_dir, server_host, server_port, options_.token);
+    launch_context_ = LaunchContext{options_.runtimes_dir, options_.interpreters, options_.region,
+                                    options_.instance_id};
     HttpServerOptions http;
     http.host = options_.listen_host;
     http.port = 0;
@@ -255,12 +127,28 @@ class AgentImpl final : public Agent {
         return Status(StatusCode::kUnavailable, "cannot write " + final_path.string());
       }
     }
-    control_ = std::thread([this] { controlLoop(); });
+    monitor_ = std::make_unique<ResourceMonitor>(
+        options_.heartbeat_interval, [this] { return monitorTargets(); },
+        [this](const ResourceMonitor::Snapshot& snapshot) { applyUsage(snapshot); });
+    monitor_->start();
+    ControlLoopOptions control;
+    control.server_host = server_host;
+    control.server_port = server_port;
+    control.server_url = options_.server;
+    control.token = options_.token;
+    control.heartbeat_interval = options_.heartbeat_interval;
+    control.orphan_timeout = options_.orphan_timeout;
+    control_ = std::make_unique<ControlLoop>(
+        control,
+        ControlLoop::Hooks{[this] { return registration(); }, [this] { return status(); },
+                           [this](const std::string& id) { stopEnvironment(id); }},
+        &logs_);
+    control_->start();
     return Status::ok();
   }
 
   uint16_t port() const override { return server_ ? server_->port() : 0; }
-  bool orphaned() const override { return orphaned_.load(); }
+  bool orphaned() const override { return control_ && control_->orphaned(); }
 
   void drain() override {
     if (drained_.exchange(true)) {
@@ -276,9 +164,11 @@ class AgentImpl final : public Agent {
         }
       }
     }
-    wake_.notify_all();
-    if (control_.joinable()) {
-      control_.join();
+    if (control_) {
+      control_->stop();
+    }
+    if (monitor_) {
+      monitor_->stop();
     }
     launches_.drain();
     if (server_) {
@@ -288,6 +178,12 @@ class AgentImpl final : public Agent {
   }
 
  private:
+  void pokeControl() {
+    if (control_) {
+      control_->poke();
+    }
+  }
+
   // --- HTTP entry point: the control API on the main listener, Runtime APIs on the others ---
   void handle(HttpRequest request, Responder respond) {
     if (request.listener != 0) {
@@ -317,7 +213,7 @@ class AgentImpl final : public Agent {
     if (target == "/agent/v1/status" && request.method == "GET") {
       HttpResponse response;
       response.set("Content-Type", "application/json");
-      response.body = protocol::encode(status(/*with_usage=*/false));
+      response.body = protocol::encode(status());
       respond(std::move(response));
       return;
     }
@@ -406,7 +302,7 @@ class AgentImpl final : public Agent {
   }
 
   HttpResponse startEnvironment(const std::string& id, const std::string& body) {
-    auto spec = parseSpec(id, body);
+    auto spec = protocol::decodeEnvironmentSpec(body);
     if (!spec.isOk()) {
       return jsonReply(400, json::object{{"message", spec.status().message()}});
     }
@@ -424,12 +320,13 @@ class AgentImpl final : public Agent {
         return jsonReply(410, json::object{{"message", "environment " + id + " was stopped"}});
       }
       env = std::make_shared<ManagedEnvironment>();
+      env->id = id;
       env->spec = std::move(spec).value();
       EnvironmentIdentity identity{id,
                                    env->spec.function_name,
                                    env->spec.version,
                                    env->spec.max_concurrency,
-                                   env->spec.timeout_s,
+                                   env->spec.timeout_seconds,
                                    env->spec.memory_mb};
       env->ee = std::make_shared<ExecutionEnvironment>(
           identity, loop_.get(), &clock_,
@@ -471,7 +368,7 @@ class AgentImpl final : public Agent {
     }
     if (first) {
       checkDrain(id);
-      wake_.notify_all();  // the next heartbeat reports it Draining
+      pokeControl();  // the next heartbeat reports it Draining
     }
   }
 
@@ -519,7 +416,7 @@ class AgentImpl final : public Agent {
     if (env->listener_tag != 0) {
       server_->removeListener(env->listener_tag);
     }
-    wake_.notify_all();
+    pokeControl();
   }
 
   // REQUIRES: mu_ held. Remembers the latest stopped ids (bounded).
@@ -535,7 +432,7 @@ class AgentImpl final : public Agent {
 
   void failLaunch(const std::shared_ptr<ManagedEnvironment>& env, std::string type,
                   std::string message) {
-    spdlog::warn("environment {} failed to launch: {}: {}", env->spec.id, type, message);
+    spdlog::warn("environment {} failed to launch: {}: {}", env->id, type, message);
     {
       std::lock_guard lock(mu_);
       env->launch_error_type = std::move(type);
@@ -543,79 +440,20 @@ class AgentImpl final : public Agent {
       env->exited = true;
     }
     env->ee->onExit(1);
-    wake_.notify_all();
-  }
-
-  // Makes sure the code of `hex` is unpacked under work_dir/code/<hex>; returns that path.
-  Result<std::string> ensureCode(const std::string& hex) {
-    fs::path dir = fs::path(options_.work_dir) / "code" / hex;
-    std::lock_guard lock(code_mu_);
-    std::error_code ec;
-    if (fs::is_directory(dir, ec)) {
-      return dir.string();
-    }
-    auto client = HttpClient::create(server_host_, server_port_);
-    HttpRequest request;
-    request.method = "GET";
-    request.target = "/_hearth/agent/v1/code/" + hex;
-    request.headers.emplace_back(std::string(protocol::kTokenHeader), options_.token);
-    HEARTH_ASSIGN_OR_RETURN(HttpResponse response, client->send(request, std::chrono::seconds(60)));
-    if (response.status != 200) {
-      return Status(
-          StatusCode::kUnavailable,
-          fmt::format("code {} not available from the server (HTTP {})", hex, response.status));
-    }
-    fs::path staging = fs::path(options_.work_dir) / "code" / (".tmp-" + hex + "-" + newUuid());
-    fs::create_directories(staging, ec);
-    Status extracted = extractZip(response.body, staging.string(), ZipLimits{});
-    if (!extracted.isOk()) {
-      fs::remove_all(staging, ec);
-      return extracted;
-    }
-    fs::rename(staging, dir, ec);
-    if (ec) {
-      fs::remove_all(staging, ec);
-      return Status(StatusCode::kInternal, "cannot install code: " + ec.message());
-    }
-    return dir.string();
+    pokeControl();
   }
 
   void launch(std::shared_ptr<ManagedEnvironment> env) {
-    const EnvironmentSpec& spec = env->spec;
-    auto code_dir = ensureCode(spec.code_sha);
+    auto code_dir = code_->ensure(env->spec.code_sha256_hex);
     if (!code_dir.isOk()) {
       failLaunch(env, "Runtime.CodeUnavailable", code_dir.status().message());
       return;
     }
-    std::vector<std::string> argv;
-    if (spec.runtime.rfind("provided", 0) == 0) {
-      argv = {*code_dir + "/bootstrap"};
-      if (::access(argv[0].c_str(), X_OK) != 0) {
-        failLaunch(env, "Runtime.InvalidEntrypoint",
-                   "custom runtimes need an executable file named bootstrap at the root of the "
-                   "deployment package");
-        return;
-      }
-    } else {
-      std::string interpreter = interpreterFor(options_.interpreters, spec.runtime);
-      std::string resolved = interpreter.empty() ? "" : findExecutable(interpreter);
-      if (resolved.empty()) {
-        failLaunch(env, "Runtime.InvalidRuntime",
-                   fmt::format("runtime {} maps to interpreter '{}', which is not installed on "
-                               "this instance; configure it with --interpreter",
-                               spec.runtime, interpreter));
-        return;
-      }
-      std::string bootstrap =
-          spec.runtime.rfind("python", 0) == 0   ? options_.runtimes_dir + "/python/bootstrap.py"
-          : spec.runtime.rfind("nodejs", 0) == 0 ? options_.runtimes_dir + "/node/bootstrap.mjs"
-                                                 : "";
-      if (bootstrap.empty() || ::access(bootstrap.c_str(), R_OK) != 0) {
-        failLaunch(env, "Runtime.InvalidRuntime",
-                   fmt::format("Hearth has no bootstrap for runtime {}", spec.runtime));
-        return;
-      }
-      argv = {resolved, bootstrap};
+    SystemFileProbe probe;
+    LaunchCommand command = launchCommand(env->spec, *code_dir, launch_context_, probe);
+    if (!command.refusal_type.empty()) {
+      failLaunch(env, command.refusal_type, command.refusal_message);
+      return;
     }
     uint64_t tag = next_listener_tag_++;
     auto port = server_->addListener("127.0.0.1", 0, tag);
@@ -628,46 +466,8 @@ class AgentImpl final : public Agent {
       env->listener_tag = tag;
       by_listener_[tag] = env->ee;
     }
-    LaunchSpec launch_spec;
-    launch_spec.id = spec.id;
-    launch_spec.argv = argv;
-    launch_spec.working_dir = *code_dir;
-    launch_spec.memory_limit_bytes = spec.memory_mb * 1024 * 1024;
-    launch_spec.vcpus = spec.vcpus;
-    auto& e = launch_spec.env;
-    for (const auto& [k, v] : spec.environment) {
-      e[k] = v;
-    }
-    e["PATH"] = "/usr/local/bin:/usr/bin:/bin";
-    e["LANG"] = "en_US.UTF-8";
-    e["TZ"] = ":UTC";
-    for (const auto& [k, v] : spec.environment) {
-      if (k == "PATH" || k == "LANG" || k == "TZ") {
-        e[k] = v;
-      }
-    }
-    e["AWS_LAMBDA_RUNTIME_API"] = fmt::format("127.0.0.1:{}", *port);
-    e["_HANDLER"] = spec.handler;
-    e["LAMBDA_TASK_ROOT"] = *code_dir;
-    e["LAMBDA_RUNTIME_DIR"] = options_.runtimes_dir;
-    e["AWS_LAMBDA_MAX_CONCURRENCY"] = std::to_string(spec.max_concurrency);
-    e["AWS_LAMBDA_INITIALIZATION_TYPE"] = "lambda-managed-instances";
-    e["AWS_LAMBDA_FUNCTION_NAME"] = spec.function_name;
-    e["AWS_LAMBDA_FUNCTION_VERSION"] = spec.version;
-    e["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = std::to_string(spec.memory_mb);
-    e["AWS_LAMBDA_LOG_GROUP_NAME"] =
-        spec.log_group.empty() ? "/aws/lambda/" + spec.function_name : spec.log_group;
-    e["AWS_LAMBDA_LOG_STREAM_NAME"] =
-        fmt::format("{}/[{}]{}", options_.instance_id, spec.version, spec.id);
-    e["AWS_LAMBDA_LOG_FORMAT"] = "JSON";
-    e["AWS_REGION"] = options_.region;
-    e["AWS_DEFAULT_REGION"] = options_.region;
-    e["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + spec.runtime;
-    e["HOME"] = "/tmp";
-    if (spec.runtime.rfind("nodejs", 0) == 0 && !e.contains("AWS_LAMBDA_NODEJS_WORKER_COUNT")) {
-      e["AWS_LAMBDA_NODEJS_WORKER_COUNT"] =
-          std::to_string(std::max(1, std::min(spec.vcpus, spec.max_concurrency)));
-    }
+    LaunchSpec launch_spec = buildLaunchSpec(env->id, env->spec, *code_dir, std::move(command.argv),
+                                             *port, launch_context_);
     std::weak_ptr<ManagedEnvironment> weak = env;
     auto sandbox = launcher_->launch(
         launch_spec,
@@ -687,7 +487,7 @@ class AgentImpl final : public Agent {
     }
     std::lock_guard lock(mu_);
     env->sandbox = std::move(sandbox).value();
-    if (stopping_ || !environments_.contains(spec.id)) {
+    if (stopping_ || !environments_.contains(env->id)) {
       env->sandbox->terminate(std::chrono::milliseconds(500));
     }
   }
@@ -702,75 +502,90 @@ class AgentImpl final : public Agent {
     if (env->listener_tag != 0) {
       server_->removeListener(env->listener_tag);
     }
-    wake_.notify_all();
+    pokeControl();
   }
 
   void bufferLog(const EnvironmentIdentity& who, const std::string& line) {
-    std::lock_guard lock(log_mu_);
-    if (logs_.size() >= kMaxBufferedLogLines) {
-      logs_.pop_front();
-      ++first_log_seq_;
-      ++dropped_logs_;
-    }
-    logs_.push_back(protocol::LogLine{who.function_name, who.version, who.id, line});
+    logs_.append(protocol::LogLine{who.function_name, who.version, who.id, line});
   }
 
-  // Each EE's state; with_usage also samples CPU and resident memory (reads /proc) and updates
-  // the pressure marks. The /proc reads run outside mu_, so invocations never wait on them.
-  // REQUIRES: with_usage only from the control thread (it owns cpu_).
-  protocol::Heartbeat status(bool with_usage) {
-    std::vector<std::pair<std::string, std::shared_ptr<ManagedEnvironment>>> envs;
-    std::vector<Sandbox*> sandboxes;
+  // What the resource monitor samples: each launched EE's process group and resident memory.
+  std::vector<ResourceMonitor::Target> monitorTargets() {
+    std::vector<ResourceMonitor::Target> targets;
+    std::lock_guard lock(mu_);
+    targets.reserve(environments_.size());
+    for (const auto& [id, env] : environments_) {
+      if (env->sandbox) {
+        Sandbox* sandbox = env->sandbox.get();
+        targets.push_back({id, sandbox->pid(), env->spec.vcpus,
+                           [env, sandbox] { return sandbox->residentBytes(); }});
+      }
+    }
+    return targets;
+  }
+
+  // A new usage sample: report memory peaks and mark EEs over a threshold (they refuse work).
+  void applyUsage(const ResourceMonitor::Snapshot& snapshot) {
+    std::vector<std::pair<std::shared_ptr<ManagedEnvironment>, ResourceMonitor::Usage>> sampled;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [id, usage] : snapshot) {
+        if (auto it = environments_.find(id); it != environments_.end()) {
+          sampled.emplace_back(it->second, usage);
+        }
+      }
+    }
+    for (const auto& [env, usage] : sampled) {
+      env->ee->recordMemory(usage.resident_bytes);
+      std::string pressure;
+      if (usage.resident_bytes > env->spec.memory_mb * 1024 * 1024 * kMemoryPressure) {
+        pressure = "memory";
+      } else if (usage.cpu_utilization > kCpuPressure) {
+        pressure = "cpu";
+      }
+      env->ee->setPressure(pressure);
+    }
+  }
+
+  // Each EE's phase, counts and identity, with the resource monitor's latest sample.
+  protocol::Heartbeat status() {
+    std::vector<std::shared_ptr<ManagedEnvironment>> envs;
     std::vector<bool> draining;
+    std::vector<std::pair<std::string, std::string>> launch_errors;
     {
       std::lock_guard lock(mu_);
       envs.reserve(environments_.size());
       for (const auto& [id, env] : environments_) {
-        envs.emplace_back(id, env);
-        sandboxes.push_back(env->sandbox.get());
+        envs.push_back(env);
         draining.push_back(env->draining);
+        launch_errors.emplace_back(env->launch_error_type, env->launch_error);
       }
     }
-    if (with_usage) {
-      cpu_.sample();
-    }
+    ResourceMonitor::Snapshot usage = monitor_ ? monitor_->latest() : ResourceMonitor::Snapshot{};
     protocol::Heartbeat heartbeat;
     heartbeat.instance_id = options_.instance_id;
     heartbeat.environments.reserve(envs.size());
     for (size_t i = 0; i < envs.size(); ++i) {
-      const auto& [id, env] = envs[i];
+      const auto& env = envs[i];
+      const protocol::EnvironmentSpec& spec = env->spec;
       protocol::EnvironmentStatus e;
-      e.id = id;
+      e.id = env->id;
       e.phase = phaseOf(env->ee->state(), draining[i]);
       e.outstanding = env->ee->outstanding();
-      e.max_concurrency = env->spec.max_concurrency;
+      e.max_concurrency = spec.max_concurrency;
       e.init_ms = env->ee->initDurationMs();
-      e.identity = protocol::EnvironmentIdentity{env->spec.function_name,   env->spec.version,
-                                                 env->spec.code_sha,        env->spec.revision_id,
-                                                 env->spec.vcpus,           env->spec.memory_mb,
-                                                 env->spec.max_concurrency, env->spec.timeout_s};
-      {
-        std::lock_guard lock(mu_);
-        e.error_type = env->launch_error_type;
-        e.error_message = env->launch_error;
-      }
+      e.identity = protocol::EnvironmentIdentity{
+          spec.function_name, spec.version,   spec.code_sha256_hex, spec.revision_id,
+          spec.vcpus,         spec.memory_mb, spec.max_concurrency, spec.timeout_seconds};
+      e.error_type = launch_errors[i].first;
+      e.error_message = launch_errors[i].second;
       if (e.error_type.empty()) {
         e.error_type = env->ee->initErrorType();
         e.error_message = env->ee->initErrorMessage();
       }
-      if (sandboxes[i] != nullptr && with_usage) {
-        int64_t rss = sandboxes[i]->residentBytes();
-        env->ee->recordMemory(rss);
-        double cpu = cpu_.utilisation(sandboxes[i]->pid(), env->spec.vcpus);
-        e.resident_bytes = rss;
-        e.cpu_utilization = cpu;
-        std::string pressure;
-        if (rss > env->spec.memory_mb * 1024 * 1024 * kMemoryPressure) {
-          pressure = "memory";
-        } else if (cpu > kCpuPressure) {
-          pressure = "cpu";
-        }
-        env->ee->setPressure(pressure);
+      if (auto u = usage.find(env->id); u != usage.end()) {
+        e.resident_bytes = u->second.resident_bytes;
+        e.cpu_utilization = u->second.cpu_utilization;
       }
       heartbeat.environments.push_back(std::move(e));
     }
@@ -793,70 +608,6 @@ class AgentImpl final : public Agent {
     return protocol::EnvironmentPhase::kExited;
   }
 
-  // Registers, then heartbeats and ships logs until drained. Wakes early on EE state changes so
-  // the server learns of Ready/Failed quickly.
-  void controlLoop() {
-    auto client = HttpClient::create(server_host_, server_port_);
-    bool registered = false;
-    std::string last_states;
-    auto next_heartbeat = std::chrono::steady_clock::now();
-    auto last_contact = std::chrono::steady_clock::now();
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      lock.unlock();
-      if (std::chrono::steady_clock::now() - last_contact > options_.orphan_timeout &&
-          !orphaned_.exchange(true)) {
-        spdlog::warn("agent {}: no answer from {} for {} ms; stopping", options_.instance_id,
-                     options_.server, options_.orphan_timeout.count());
-      }
-      if (!registered) {
-        HttpResponse answer;
-        answer.status = 0;  // stays 0 when nothing was answered
-        registered =
-            post(*client, "/_hearth/agent/v1/register", protocol::encode(registration()), &answer);
-        if (answer.status != 0) {
-          last_contact = std::chrono::steady_clock::now();
-        }
-        if (!registered) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        }
-      } else {
-        bool due = std::chrono::steady_clock::now() >= next_heartbeat;
-        protocol::Heartbeat heartbeat = status(/*with_usage=*/due);
-        std::string states;
-        for (const auto& e : heartbeat.environments) {
-          states += e.id + '=' + std::string(protocol::phaseName(e.phase)) + ';';
-        }
-        if (states != last_states || due) {
-          HttpResponse response;
-          response.status = 0;  // stays 0 when nothing was answered
-          bool delivered =
-              post(*client, "/_hearth/agent/v1/heartbeat", protocol::encode(heartbeat), &response);
-          if (response.status != 0) {
-            last_contact = std::chrono::steady_clock::now();
-          }
-          if (delivered) {
-            last_states = states;
-            next_heartbeat = std::chrono::steady_clock::now() + options_.heartbeat_interval;
-            // The server lists environments it does not know (it restarted, or a start
-            // overtook a stop): stop them.
-            auto reply = protocol::decodeHeartbeatReply(response.body);
-            if (reply.isOk()) {
-              for (const auto& id : reply->stop) {
-                stopEnvironment(id);
-              }
-            }
-          } else if (response.status == 404) {
-            registered = false;  // the server restarted and forgot us
-          }
-        }
-        shipLogs(*client);
-      }
-      lock.lock();
-      wake_.wait_for(lock, std::chrono::milliseconds(100));
-    }
-  }
-
   protocol::Registration registration() const {
     return protocol::Registration{options_.instance_id,
                                   options_.listen_host,
@@ -868,102 +619,27 @@ class AgentImpl final : public Agent {
                                   static_cast<int64_t>(::getpid())};
   }
 
-  bool post(HttpClient& client, const std::string& target, std::string body,
-            HttpResponse* out = nullptr) {
-    HttpRequest request;
-    request.method = "POST";
-    request.target = target;
-    request.headers.emplace_back(std::string(protocol::kTokenHeader), options_.token);
-    request.headers.emplace_back("Content-Type", "application/json");
-    request.body = std::move(body);
-    auto response = client.send(request, std::chrono::seconds(5));
-    if (!response.isOk()) {
-      return false;
-    }
-    if (out != nullptr) {
-      *out = *response;
-    }
-    return response->status / 100 == 2;
-  }
-
-  // Ships buffered lines, at most kMaxLogBatchesPerPass batches a pass so heartbeats keep their
-  // pace. A line leaves the buffer only once the server has stored it, so lines survive a server
-  // that is down or restarting (up to the buffer bound). A batch the server refuses as malformed
-  // (4xx) is dropped and counted, never retried.
-  void shipLogs(HttpClient& client) {
-    for (int pass = 0; pass < kMaxLogBatchesPerPass; ++pass) {
-      protocol::LogBatch batch;
-      batch.instance_id = options_.instance_id;
-      uint64_t first = 0;
-      {
-        std::lock_guard lock(log_mu_);
-        first = first_log_seq_;
-        size_t n = std::min(logs_.size(), kMaxLogLinesPerShipment);
-        batch.lines.assign(logs_.begin(), logs_.begin() + static_cast<std::ptrdiff_t>(n));
-        batch.dropped = dropped_logs_;
-      }
-      if (batch.lines.empty()) {
-        return;
-      }
-      size_t count = batch.lines.size();
-      HttpResponse response;
-      response.status = 0;
-      bool stored = post(client, "/_hearth/agent/v1/logs", protocol::encode(batch), &response);
-      bool refused = !stored && response.status >= 400 && response.status < 500;
-      if (!stored && !refused) {
-        return;  // kept; sent again on the next pass
-      }
-      {
-        std::lock_guard lock(log_mu_);
-        uint64_t shipped_end = first + count;
-        // Lines evicted for room while the batch was in flight were in it: they were delivered
-        // (or, when refused, are counted below with the rest of the batch).
-        uint64_t evicted = std::min(first_log_seq_, shipped_end) - first;
-        dropped_logs_ -= std::min<int64_t>(dropped_logs_, static_cast<int64_t>(evicted));
-        dropped_logs_ -= std::min(dropped_logs_, batch.dropped);
-        while (!logs_.empty() && first_log_seq_ < shipped_end) {
-          logs_.pop_front();
-          ++first_log_seq_;
-        }
-        if (refused) {
-          dropped_logs_ += static_cast<int64_t>(count);
-          spdlog::warn("agent: the server refused {} log lines (HTTP {})", count, response.status);
-        }
-      }
-      if (count < kMaxLogLinesPerShipment) {
-        return;
-      }
-    }
-  }
-
   AgentOptions options_;
   SandboxLauncher* launcher_;
   RealClock clock_;
   EventLoopPtr loop_;
   WorkQueue launches_;
+  LogBuffer logs_;
+  LaunchContext launch_context_;
+  std::unique_ptr<CodeCache> code_;
   HttpServerPtr server_;
-  std::string server_host_;
-  uint16_t server_port_ = 0;
-  std::thread control_;
+  std::unique_ptr<ResourceMonitor> monitor_;
+  std::unique_ptr<ControlLoop> control_;
   std::atomic<bool> drained_{false};
-  std::atomic<bool> orphaned_{false};
   std::atomic<uint64_t> next_listener_tag_{1};
 
   std::mutex mu_;
-  std::condition_variable wake_;
   bool stopping_ = false;
   std::unordered_map<std::string, std::shared_ptr<ManagedEnvironment>> environments_;
   std::unordered_map<uint64_t, ExecutionEnvironmentPtr> by_listener_;
   static constexpr size_t kMaxRememberedStops = 4096;
   std::unordered_set<std::string> stopped_ids_;
   std::deque<std::string> stopped_order_;
-
-  CpuSampler cpu_;  // guarded by mu_
-  std::mutex code_mu_;
-  std::mutex log_mu_;
-  std::deque<protocol::LogLine> logs_;  // guarded by log_mu_
-  uint64_t first_log_seq_ = 0;          // sequence number of logs_.front()
-  int64_t dropped_logs_ = 0;
 };
 
 }  // namespace

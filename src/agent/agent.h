@@ -52,8 +52,4 @@ class Agent {
   virtual void drain() = 0;
 };
 
-// Resolves the interpreter for `runtime` from `interpreters` (longest matching prefix).
-std::string interpreterFor(const std::map<std::string, std::string>& interpreters,
-                           const std::string& runtime);
-
 }  // namespace hearth

@@ -1,0 +1,101 @@
+#include "agent/launch_spec.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace hearth {
+namespace {
+
+class FakeProbe final : public FileProbe {
+ public:
+  bool isExecutable(const std::string& path) const override { return executable.contains(path); }
+  bool isReadable(const std::string& path) const override {
+    return readable.contains(path) || executable.contains(path);
+  }
+  std::string findOnPath(const std::string& program) const override {
+    for (const char* dir : {"/usr/local/bin/", "/usr/bin/"}) {
+      if (executable.contains(dir + program)) {
+        return dir + program;
+      }
+    }
+    return program.find('/') != std::string::npos && executable.contains(program) ? program : "";
+  }
+  std::set<std::string> executable;
+  std::set<std::string> readable;
+};
+
+protocol::EnvironmentSpec spec(std::string runtime) {
+  protocol::EnvironmentSpec s;
+  s.function_name = "fn";
+  s.version = "7";
+  s.runtime = std::move(runtime);
+  s.handler = "app.handler";
+  s.code_sha256_hex = "abc";
+  s.memory_mb = 1024;
+  s.max_concurrency = 16;
+  s.vcpus = 2;
+  s.environment = {{"MINE", "1"}, {"TZ", "Europe/Warsaw"}, {"AWS_LAMBDA_FUNCTION_NAME", "evil"}};
+  return s;
+}
+
+LaunchContext context() {
+  return LaunchContext{
+      "/opt/hearth/runtimes",
+      {{"python", "python3"}, {"python3.13", "/opt/py313/bin/python3"}, {"nodejs", "node"}},
+      "eu-west-1",
+      "i-1"};
+}
+
+TEST(LaunchCommand, PicksTheLongestInterpreterPrefixAndHearthsBootstrap) {
+  FakeProbe probe;
+  probe.executable = {"/usr/bin/python3", "/opt/py313/bin/python3", "/usr/bin/node"};
+  probe.readable = {"/opt/hearth/runtimes/python/bootstrap.py",
+                    "/opt/hearth/runtimes/node/bootstrap.mjs"};
+  auto py312 = launchCommand(spec("python3.12"), "/code", context(), probe);
+  EXPECT_EQ(py312.argv, (std::vector<std::string>{"/usr/bin/python3",
+                                                  "/opt/hearth/runtimes/python/bootstrap.py"}));
+  auto py313 = launchCommand(spec("python3.13"), "/code", context(), probe);
+  EXPECT_EQ(py313.argv[0], "/opt/py313/bin/python3");
+  auto node = launchCommand(spec("nodejs22.x"), "/code", context(), probe);
+  EXPECT_EQ(node.argv[1], "/opt/hearth/runtimes/node/bootstrap.mjs");
+}
+
+TEST(LaunchCommand, RefusesWithTheErrorTypeAVersionFailsWith) {
+  FakeProbe probe;
+  auto missing_interpreter = launchCommand(spec("python3.12"), "/code", context(), probe);
+  EXPECT_EQ(missing_interpreter.refusal_type, "Runtime.InvalidRuntime");
+  EXPECT_NE(missing_interpreter.refusal_message.find("python3"), std::string::npos);
+  auto provided = launchCommand(spec("provided.al2023"), "/code", context(), probe);
+  EXPECT_EQ(provided.refusal_type, "Runtime.InvalidEntrypoint");
+  probe.executable.insert("/code/bootstrap");
+  EXPECT_EQ(launchCommand(spec("provided.al2023"), "/code", context(), probe).argv,
+            (std::vector<std::string>{"/code/bootstrap"}));
+  probe.executable.insert("/usr/bin/java");
+  auto java = launchCommand(spec("java21"), "/code", {"/r", {{"java", "java"}}, "r", "i"}, probe);
+  EXPECT_EQ(java.refusal_type, "Runtime.InvalidRuntime") << "no bootstrap for java";
+}
+
+TEST(BuildLaunchSpec, SetsLmisVariablesAndKeepsThePlatformsOwn) {
+  LaunchSpec launch =
+      buildLaunchSpec("ee-9", spec("nodejs22.x"), "/code", {"/usr/bin/node"}, 4321, context());
+  EXPECT_EQ(launch.id, "ee-9");
+  EXPECT_EQ(launch.working_dir, "/code");
+  EXPECT_EQ(launch.memory_limit_bytes, 1024LL * 1024 * 1024);
+  EXPECT_EQ(launch.vcpus, 2);
+  auto& e = launch.env;
+  EXPECT_EQ(e.at("AWS_LAMBDA_RUNTIME_API"), "127.0.0.1:4321");
+  EXPECT_EQ(e.at("AWS_LAMBDA_MAX_CONCURRENCY"), "16");
+  EXPECT_EQ(e.at("AWS_LAMBDA_INITIALIZATION_TYPE"), "lambda-managed-instances");
+  EXPECT_EQ(e.at("AWS_LAMBDA_FUNCTION_NAME"), "fn") << "the function cannot replace it";
+  EXPECT_EQ(e.at("TZ"), "Europe/Warsaw") << "but it may set TZ";
+  EXPECT_EQ(e.at("MINE"), "1");
+  EXPECT_EQ(e.at("AWS_LAMBDA_LOG_STREAM_NAME"), "i-1/[7]ee-9");
+  EXPECT_EQ(e.at("AWS_LAMBDA_LOG_GROUP_NAME"), "/aws/lambda/fn");
+  EXPECT_EQ(e.at("AWS_REGION"), "eu-west-1");
+  EXPECT_EQ(e.at("AWS_LAMBDA_NODEJS_WORKER_COUNT"), "2");
+  EXPECT_EQ(e.at("_HANDLER"), "app.handler");
+}
+
+}  // namespace
+}  // namespace hearth

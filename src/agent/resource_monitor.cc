@@ -1,0 +1,111 @@
+#include "agent/resource_monitor.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace hearth {
+namespace fs = std::filesystem;
+
+ResourceMonitor::ResourceMonitor(std::chrono::milliseconds interval,
+                                 std::function<std::vector<Target>()> targets,
+                                 std::function<void(const Snapshot&)> on_sample)
+    : interval_(interval), targets_(std::move(targets)), on_sample_(std::move(on_sample)) {}
+
+ResourceMonitor::~ResourceMonitor() {
+  stop();
+}
+
+void ResourceMonitor::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void ResourceMonitor::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+ResourceMonitor::Snapshot ResourceMonitor::latest() const {
+  std::lock_guard lock(mu_);
+  return latest_;
+}
+
+std::unordered_map<int, double> ResourceMonitor::cpuSecondsByGroup() {
+  std::unordered_map<int, double> seconds;
+  double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name[0] < '0' || name[0] > '9') {
+      continue;
+    }
+    std::ifstream in(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(in, line)) {
+      continue;
+    }
+    size_t close = line.rfind(')');
+    if (close == std::string::npos || close + 2 >= line.size()) {
+      continue;
+    }
+    // After the command: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+    // utime stime ...
+    std::istringstream fields(line.substr(close + 2));
+    std::string state;
+    long ppid = 0, pgrp = 0, session = 0, tty = 0, tpgid = 0;
+    unsigned long flags = 0, minflt = 0, cminflt = 0, majflt = 0, cmajflt = 0, utime = 0, stime = 0;
+    fields >> state >> ppid >> pgrp >> session >> tty >> tpgid >> flags >> minflt >> cminflt >>
+        majflt >> cmajflt >> utime >> stime;
+    seconds[static_cast<int>(pgrp)] += static_cast<double>(utime + stime) / hz;
+  }
+  return seconds;
+}
+
+void ResourceMonitor::run() {
+  std::unordered_map<int, double> last;
+  auto last_at = std::chrono::steady_clock::now();
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      if (wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
+        return;
+      }
+    }
+    std::vector<Target> targets = targets_();
+    auto now = std::chrono::steady_clock::now();
+    std::unordered_map<int, double> cpu = cpuSecondsByGroup();
+    double elapsed = std::chrono::duration<double>(now - last_at).count();
+    Snapshot snapshot;
+    for (const auto& target : targets) {
+      Usage usage;
+      usage.resident_bytes = target.resident_bytes ? target.resident_bytes() : 0;
+      auto current = cpu.find(target.pid);
+      auto previous = last.find(target.pid);
+      if (elapsed > 0 && current != cpu.end() && previous != last.end() &&
+          current->second >= previous->second) {
+        usage.cpu_utilization =
+            (current->second - previous->second) / elapsed / std::max(1, target.vcpus);
+      }
+      snapshot[target.id] = usage;
+    }
+    last = std::move(cpu);
+    last_at = now;
+    {
+      std::lock_guard lock(mu_);
+      latest_ = snapshot;
+    }
+    if (on_sample_) {
+      on_sample_(snapshot);
+    }
+  }
+}
+
+}  // namespace hearth
