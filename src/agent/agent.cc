@@ -155,7 +155,7 @@ class AgentImpl final : public Agent {
       return;
     }
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       stopping_ = true;
       for (auto& [id, env] : environments_) {
         env->ee->stop();
@@ -189,7 +189,7 @@ class AgentImpl final : public Agent {
     if (request.listener != 0) {
       ExecutionEnvironmentPtr ee;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         auto it = by_listener_.find(request.listener);
         if (it != by_listener_.end()) {
           ee = it->second;
@@ -261,7 +261,7 @@ class AgentImpl final : public Agent {
   void invoke(const std::string& id, HttpRequest request, Responder respond) {
     ExecutionEnvironmentPtr ee;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto it = environments_.find(id);
       if (it != environments_.end()) {
         ee = it->second->ee;
@@ -308,7 +308,7 @@ class AgentImpl final : public Agent {
     }
     std::shared_ptr<ManagedEnvironment> env;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (stopping_) {
         return jsonReply(503, json::object{{"message", "agent is draining"}});
       }
@@ -347,7 +347,7 @@ class AgentImpl final : public Agent {
     auto deadline = std::chrono::steady_clock::now() + drain;
     bool first = false;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto it = environments_.find(id);
       if (it == environments_.end()) {
         rememberStopped(id);
@@ -377,7 +377,7 @@ class AgentImpl final : public Agent {
       std::shared_ptr<ManagedEnvironment> env;
       std::chrono::steady_clock::time_point deadline;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         if (stopping_) {
           return;
         }
@@ -399,7 +399,7 @@ class AgentImpl final : public Agent {
   void stopEnvironment(const std::string& id) {
     std::shared_ptr<ManagedEnvironment> env;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       rememberStopped(id);
       auto it = environments_.find(id);
       if (it == environments_.end()) {
@@ -419,8 +419,8 @@ class AgentImpl final : public Agent {
     pokeControl();
   }
 
-  // REQUIRES: mu_ held. Remembers the latest stopped ids (bounded).
-  void rememberStopped(const std::string& id) {
+  // Remembers the latest stopped ids (bounded).
+  void rememberStopped(const std::string& id) REQUIRES(mu_) {
     if (stopped_ids_.insert(id).second) {
       stopped_order_.push_back(id);
       if (stopped_order_.size() > kMaxRememberedStops) {
@@ -434,7 +434,7 @@ class AgentImpl final : public Agent {
                   std::string message) {
     spdlog::warn("environment {} failed to launch: {}: {}", env->id, type, message);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       env->launch_error_type = std::move(type);
       env->launch_error = std::move(message);
       env->exited = true;
@@ -462,7 +462,7 @@ class AgentImpl final : public Agent {
       return;
     }
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       env->listener_tag = tag;
       by_listener_[tag] = env->ee;
     }
@@ -485,7 +485,7 @@ class AgentImpl final : public Agent {
       failLaunch(env, "Runtime.InvalidEntrypoint", sandbox.status().message());
       return;
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     env->sandbox = std::move(sandbox).value();
     if (stopping_ || !environments_.contains(env->id)) {
       env->sandbox->terminate(std::chrono::milliseconds(500));
@@ -495,7 +495,7 @@ class AgentImpl final : public Agent {
   void onEnvironmentExit(const std::shared_ptr<ManagedEnvironment>& env, int exit_code) {
     env->ee->onExit(exit_code);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       env->exited = true;
       by_listener_.erase(env->listener_tag);
     }
@@ -512,12 +512,13 @@ class AgentImpl final : public Agent {
   // What the resource monitor samples: each launched EE's process group and resident memory.
   std::vector<ResourceMonitor::Target> monitorTargets() {
     std::vector<ResourceMonitor::Target> targets;
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     targets.reserve(environments_.size());
-    for (const auto& [id, env] : environments_) {
+    for (const auto& entry : environments_) {
+      std::shared_ptr<ManagedEnvironment> env = entry.second;  // kept alive while sampled
       if (env->sandbox) {
         Sandbox* sandbox = env->sandbox.get();
-        targets.push_back({id, sandbox->pid(), env->spec.vcpus,
+        targets.push_back({entry.first, sandbox->pid(), env->spec.vcpus,
                            [env, sandbox] { return sandbox->residentBytes(); }});
       }
     }
@@ -528,7 +529,7 @@ class AgentImpl final : public Agent {
   void applyUsage(const ResourceMonitor::Snapshot& snapshot) {
     std::vector<std::pair<std::shared_ptr<ManagedEnvironment>, ResourceMonitor::Usage>> sampled;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       for (const auto& [id, usage] : snapshot) {
         if (auto it = environments_.find(id); it != environments_.end()) {
           sampled.emplace_back(it->second, usage);
@@ -553,7 +554,7 @@ class AgentImpl final : public Agent {
     std::vector<bool> draining;
     std::vector<std::pair<std::string, std::string>> launch_errors;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       envs.reserve(environments_.size());
       for (const auto& [id, env] : environments_) {
         envs.push_back(env);
@@ -633,13 +634,15 @@ class AgentImpl final : public Agent {
   std::atomic<bool> drained_{false};
   std::atomic<uint64_t> next_listener_tag_{1};
 
-  std::mutex mu_;
-  bool stopping_ = false;
-  std::unordered_map<std::string, std::shared_ptr<ManagedEnvironment>> environments_;
-  std::unordered_map<uint64_t, ExecutionEnvironmentPtr> by_listener_;
+  // Guards the maps below and the mutable fields of every ManagedEnvironment.
+  Mutex mu_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::unordered_map<std::string, std::shared_ptr<ManagedEnvironment>> environments_
+      GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, ExecutionEnvironmentPtr> by_listener_ GUARDED_BY(mu_);
   static constexpr size_t kMaxRememberedStops = 4096;
-  std::unordered_set<std::string> stopped_ids_;
-  std::deque<std::string> stopped_order_;
+  std::unordered_set<std::string> stopped_ids_ GUARDED_BY(mu_);
+  std::deque<std::string> stopped_order_ GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -15,8 +15,10 @@ namespace fs = std::filesystem;
 Result<std::string> CodeCache::ensure(const std::string& hex) {
   fs::path dir = fs::path(work_dir_) / "code" / hex;
   {
-    std::unique_lock lock(mu_);
-    done_.wait(lock, [&] { return !downloading_.contains(hex); });
+    MutexLock lock(&mu_);
+    while (downloading_.contains(hex)) {
+      done_.wait(&mu_);
+    }
     std::error_code ec;
     if (fs::is_directory(dir, ec)) {
       return dir.string();
@@ -25,10 +27,10 @@ Result<std::string> CodeCache::ensure(const std::string& hex) {
   }
   auto result = download(hex);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     downloading_.erase(hex);
   }
-  done_.notify_all();
+  done_.notifyAll();
   return result;
 }
 

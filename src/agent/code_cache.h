@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "common/thread_annotations.h"
 
 namespace hearth {
 
@@ -32,9 +33,9 @@ class CodeCache {
   const std::string server_host_;
   const uint16_t server_port_;
   const std::string token_;
-  std::mutex mu_;
-  std::condition_variable done_;
-  std::set<std::string> downloading_;  // guarded by mu_
+  Mutex mu_;
+  CondVar done_;
+  std::set<std::string> downloading_ GUARDED_BY(mu_);
 };
 
 }  // namespace hearth

@@ -26,10 +26,10 @@ void ControlLoop::start() {
 
 void ControlLoop::stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.notifyAll();
   if (thread_.joinable()) {
     thread_.join();
   }
@@ -37,10 +37,10 @@ void ControlLoop::stop() {
 
 void ControlLoop::poke() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     poked_ = true;
   }
-  wake_.notify_all();
+  wake_.notifyAll();
 }
 
 bool ControlLoop::post(HttpClient& client, const std::string& target, std::string body, int* status,
@@ -72,7 +72,7 @@ void ControlLoop::run() {
   auto last_contact = std::chrono::steady_clock::now();
   for (;;) {
     {
-      std::unique_lock lock(mu_);
+      MutexLock lock(&mu_);
       if (stopping_) {
         return;
       }
@@ -90,8 +90,7 @@ void ControlLoop::run() {
         last_contact = std::chrono::steady_clock::now();
       }
       if (!registered) {
-        std::unique_lock lock(mu_);
-        wake_.wait_for(lock, kRegisterRetry, [this] { return stopping_; });
+        waitUntil(std::chrono::steady_clock::now() + kRegisterRetry, /*wake_on_poke=*/false);
         continue;
       }
     }
@@ -124,8 +123,16 @@ void ControlLoop::run() {
       }
     }
     shipLogs(*client);
-    std::unique_lock lock(mu_);
-    wake_.wait_for(lock, kPassInterval, [this] { return stopping_ || poked_; });
+    waitUntil(std::chrono::steady_clock::now() + kPassInterval, /*wake_on_poke=*/true);
+  }
+}
+
+void ControlLoop::waitUntil(std::chrono::steady_clock::time_point until, bool wake_on_poke) {
+  MutexLock lock(&mu_);
+  while (!stopping_ && !(wake_on_poke && poked_) && std::chrono::steady_clock::now() < until) {
+    wake_.waitFor(&mu_, until - std::chrono::steady_clock::now());
+  }
+  if (wake_on_poke) {
     poked_ = false;
   }
 }

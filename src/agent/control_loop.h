@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "agent/log_buffer.h"
+#include "common/thread_annotations.h"
 #include "protocol/agent_protocol.h"
 
 namespace hearth {
@@ -50,15 +51,17 @@ class ControlLoop {
   bool post(HttpClient& client, const std::string& target, std::string body, int* status = nullptr,
             std::string* reply = nullptr);
   void shipLogs(HttpClient& client);
+  // Sleeps until `until`, stop(), or (when asked) poke().
+  void waitUntil(std::chrono::steady_clock::time_point until, bool wake_on_poke);
 
   const ControlLoopOptions options_;
   const Hooks hooks_;
   LogBuffer* logs_;
   std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mu_
-  bool poked_ = false;     // guarded by mu_
+  Mutex mu_;
+  CondVar wake_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  bool poked_ GUARDED_BY(mu_) = false;
   std::atomic<bool> orphaned_{false};
 };
 

@@ -69,42 +69,42 @@ ExecutionEnvironment::ExecutionEnvironment(EnvironmentIdentity identity, EventLo
       created_(clock->steadyNow()) {}
 
 EnvironmentState ExecutionEnvironment::state() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return state_;
 }
 
 int ExecutionEnvironment::outstanding() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return static_cast<int>(invocations_.size());
 }
 
 std::string ExecutionEnvironment::initErrorType() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return init_error_type_;
 }
 
 std::string ExecutionEnvironment::initErrorMessage() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return init_error_message_;
 }
 
 int64_t ExecutionEnvironment::initDurationMs() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return init_duration_ms_;
 }
 
 void ExecutionEnvironment::recordMemory(int64_t resident_bytes) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   max_memory_bytes_ = std::max(max_memory_bytes_, resident_bytes);
 }
 
 void ExecutionEnvironment::setPressure(std::string reason) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   pressure_ = std::move(reason);
 }
 
 void ExecutionEnvironment::stop() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   stopping_ = true;
 }
 
@@ -178,7 +178,7 @@ void ExecutionEnvironment::handleRuntimeRequest(const HttpRequest& request, Resp
   if (rest == "invocation/next" && request.method == "GET") {
     std::optional<HttpResponse> delivery;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (state_ == EnvironmentState::kStarting) {
         state_ = EnvironmentState::kReady;
         init_duration_ms_ =
@@ -205,7 +205,7 @@ void ExecutionEnvironment::handleRuntimeRequest(const HttpRequest& request, Resp
   }
   if (rest == "init/error" && request.method == "POST") {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       const std::string* type = request.header("Lambda-Runtime-Function-Error-Type");
       std::string message = request.body;
       boost::system::error_code ec;
@@ -288,7 +288,7 @@ void ExecutionEnvironment::invoke(InvokeRequest request, InvokeCallback done) {
   std::optional<HttpResponse> delivery;
   Responder poll;
   std::string start_line;
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   const char* refusal = nullptr;
   if (stopping_ || state_ == EnvironmentState::kExited || state_ == EnvironmentState::kInitFailed) {
     refusal = "stopped";
@@ -297,7 +297,7 @@ void ExecutionEnvironment::invoke(InvokeRequest request, InvokeCallback done) {
   } else if (static_cast<int>(invocations_.size()) >= identity_.max_concurrency) {
     refusal = "concurrency";
   } else if (!pressure_.empty() && !invocations_.empty()) {
-    refusal = pressure_.c_str();  // an idle EE still takes work, so a lone EE never starves
+    refusal = pressure_ == "memory" ? "memory" : "cpu";  // an idle EE still takes work
   } else if (invocations_.contains(request.request_id)) {
     refusal = "duplicate";
   }
@@ -351,7 +351,7 @@ void ExecutionEnvironment::onRuntimeResult(const std::string& request_id, Invoke
   std::string report_line;
   bool defer = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = invocations_.find(request_id);
     if (it == invocations_.end() || !it->second.delivered) {
       respond(runtimeReply(400, "Runtime.InvalidInvokeId",
@@ -407,7 +407,7 @@ void ExecutionEnvironment::onRuntimeResult(const std::string& request_id, Invoke
 void ExecutionEnvironment::finishSettling(const std::string& request_id) {
   Settling settling;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = settling_.find(request_id);
     if (it == settling_.end()) {
       return;
@@ -428,7 +428,7 @@ void ExecutionEnvironment::onDeadline(const std::string& request_id) {
   InvokeResult result;
   std::string line;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = invocations_.find(request_id);
     if (it == invocations_.end() || it->second.answered) {
       return;
@@ -470,7 +470,7 @@ void ExecutionEnvironment::onOutputLine(bool is_stderr, std::string line) {
     line = json::serialize(wrapped);
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     std::string id = requestIdOf(line);
     if (id.empty() && invocations_.size() == 1) {
       appendTail(invocations_.begin()->second, line);
@@ -499,7 +499,7 @@ void ExecutionEnvironment::onExit(int exit_code) {
   std::vector<std::pair<InvokeCallback, InvokeResult>> failed;
   std::deque<Responder> polls;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (state_ != EnvironmentState::kInitFailed) {
       if (state_ == EnvironmentState::kStarting) {
         state_ = EnvironmentState::kInitFailed;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "common/clock.h"
+#include "common/thread_annotations.h"
 #include "net/event_loop.h"
 #include "net/http.h"
 #include "net/http_server.h"
@@ -127,17 +128,18 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
     std::string trailer;  // platform.end and platform.report lines, appended last
   };
 
-  HttpResponse deliverLocked(Invocation& invocation);
+  HttpResponse deliverLocked(Invocation& invocation) REQUIRES(mu_);
   void finishSettling(const std::string& request_id);
   void onRuntimeResult(const std::string& request_id, InvokeOutcome outcome, std::string body,
                        std::string content_type, std::string error_type, Responder respond);
   void onDeadline(const std::string& request_id);
-  void appendTail(Invocation& invocation, const std::string& line);
+  void appendTail(Invocation& invocation, const std::string& line) REQUIRES(mu_);
   void emitPlatformLine(const std::string& line, Invocation* invocation);
   std::string platformRecord(std::string_view type, const std::string& record_json) const;
   // The platform.report record of one invocation. REQUIRES: mu_ held.
   std::string reportRecordLocked(const std::string& request_id, double duration_ms,
-                                 std::string_view status, std::string_view error_type);
+                                 std::string_view status, std::string_view error_type)
+      REQUIRES(mu_);
 
   const EnvironmentIdentity identity_;
   EventLoop* loop_;
@@ -145,19 +147,21 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   LogSink log_sink_;
   const std::chrono::steady_clock::time_point created_;
 
-  mutable std::mutex mu_;
-  EnvironmentState state_ = EnvironmentState::kStarting;
-  bool stopping_ = false;
-  int64_t init_duration_ms_ = 0;
-  bool init_duration_reported_ = false;  // the first report carries initDurationMs
-  int64_t max_memory_bytes_ = 0;
-  std::string pressure_;  // non-empty: refuse new invocations for this reason
-  std::string init_error_type_;
-  std::string init_error_message_;
-  std::deque<Responder> parked_;    // /next polls waiting for work
-  std::deque<std::string> queued_;  // accepted, not yet delivered (request ids)
-  std::unordered_map<std::string, Invocation> invocations_;  // outstanding, by request id
-  std::unordered_map<std::string, Settling> settling_;       // answered, collecting Tail lines
+  mutable Mutex mu_;
+  EnvironmentState state_ GUARDED_BY(mu_) = EnvironmentState::kStarting;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  int64_t init_duration_ms_ GUARDED_BY(mu_) = 0;
+  bool init_duration_reported_ GUARDED_BY(mu_) = false;  // the first report carries initDurationMs
+  int64_t max_memory_bytes_ GUARDED_BY(mu_) = 0;
+  std::string pressure_ GUARDED_BY(mu_);  // non-empty: refuse new invocations for this reason
+  std::string init_error_type_ GUARDED_BY(mu_);
+  std::string init_error_message_ GUARDED_BY(mu_);
+  std::deque<Responder> parked_ GUARDED_BY(mu_);    // /next polls waiting for work
+  std::deque<std::string> queued_ GUARDED_BY(mu_);  // accepted, not yet delivered (request ids)
+  std::unordered_map<std::string, Invocation> invocations_
+      GUARDED_BY(mu_);  // outstanding, by request id
+  std::unordered_map<std::string, Settling> settling_
+      GUARDED_BY(mu_);  // answered, collecting Tail lines
 };
 
 using ExecutionEnvironmentPtr = std::shared_ptr<ExecutionEnvironment>;

@@ -5,7 +5,7 @@
 namespace hearth {
 
 void LogBuffer::append(protocol::LogLine line) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (lines_.size() >= capacity_) {
     lines_.pop_front();
     ++first_seq_;
@@ -15,7 +15,7 @@ void LogBuffer::append(protocol::LogLine line) {
 }
 
 LogBuffer::Batch LogBuffer::peek(size_t max) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Batch batch;
   batch.first = first_seq_;
   size_t n = std::min(lines_.size(), max);
@@ -25,7 +25,7 @@ LogBuffer::Batch LogBuffer::peek(size_t max) const {
 }
 
 void LogBuffer::ack(const Batch& batch, bool stored) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   uint64_t end = batch.first + batch.lines.size();
   // Evicted while in flight: delivered with the batch (or refused with it), not lost.
   uint64_t evicted = std::min(first_seq_, end) - std::min(first_seq_, batch.first);
@@ -41,12 +41,12 @@ void LogBuffer::ack(const Batch& batch, bool stored) {
 }
 
 size_t LogBuffer::size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return lines_.size();
 }
 
 int64_t LogBuffer::dropped() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return dropped_;
 }
 

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/thread_annotations.h"
 #include "protocol/agent_protocol.h"
 
 namespace hearth {
@@ -36,10 +37,10 @@ class LogBuffer {
 
  private:
   const size_t capacity_;
-  mutable std::mutex mu_;
-  std::deque<protocol::LogLine> lines_;  // guarded by mu_
-  uint64_t first_seq_ = 0;               // sequence number of lines_.front(); guarded by mu_
-  int64_t dropped_ = 0;                  // not yet reported; guarded by mu_
+  mutable Mutex mu_;
+  std::deque<protocol::LogLine> lines_ GUARDED_BY(mu_);
+  uint64_t first_seq_ GUARDED_BY(mu_) = 0;  // sequence number of lines_.front()
+  int64_t dropped_ GUARDED_BY(mu_) = 0;     // not yet reported
 };
 
 }  // namespace hearth

@@ -24,17 +24,17 @@ void ResourceMonitor::start() {
 
 void ResourceMonitor::stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.notifyAll();
   if (thread_.joinable()) {
     thread_.join();
   }
 }
 
 ResourceMonitor::Snapshot ResourceMonitor::latest() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return latest_;
 }
 
@@ -74,8 +74,12 @@ void ResourceMonitor::run() {
   auto last_at = std::chrono::steady_clock::now();
   for (;;) {
     {
-      std::unique_lock lock(mu_);
-      if (wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
+      MutexLock lock(&mu_);
+      auto until = std::chrono::steady_clock::now() + interval_;
+      while (!stopping_ && std::chrono::steady_clock::now() < until) {
+        wake_.waitFor(&mu_, until - std::chrono::steady_clock::now());
+      }
+      if (stopping_) {
         return;
       }
     }
@@ -99,7 +103,7 @@ void ResourceMonitor::run() {
     last = std::move(cpu);
     last_at = now;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       latest_ = snapshot;
     }
     if (on_sample_) {

@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/thread_annotations.h"
+
 namespace hearth {
 
 // Samples the CPU use and resident memory of every EE on its own thread, once per interval, and
@@ -48,10 +50,10 @@ class ResourceMonitor {
   std::function<std::vector<Target>()> targets_;
   std::function<void(const Snapshot&)> on_sample_;
   std::thread thread_;
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mu_
-  Snapshot latest_;        // guarded by mu_
+  mutable Mutex mu_;
+  CondVar wake_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  Snapshot latest_ GUARDED_BY(mu_);
 };
 
 }  // namespace hearth

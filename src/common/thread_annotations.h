@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 
 // Clang's thread-safety analysis (-Wthread-safety). The macros expand to nothing elsewhere.
@@ -33,16 +35,42 @@ class CAPABILITY("mutex") Mutex {
   std::mutex mu_;
 };
 
-// Holds a Mutex for its scope.
+// Holds a Mutex for its scope; unlock() releases it early (the destructor then does nothing).
 class SCOPED_CAPABILITY MutexLock {
  public:
   explicit MutexLock(Mutex* mu) ACQUIRE(mu) : mu_(mu) { mu_->lock(); }
-  ~MutexLock() RELEASE() { mu_->unlock(); }
+  ~MutexLock() RELEASE() {
+    if (held_) {
+      mu_->unlock();
+    }
+  }
+  void unlock() RELEASE() {
+    held_ = false;
+    mu_->unlock();
+  }
   MutexLock(const MutexLock&) = delete;
   MutexLock& operator=(const MutexLock&) = delete;
 
  private:
   Mutex* mu_;
+  bool held_ = true;
+};
+
+// A condition variable for Mutex. The caller holds the mutex; waiting releases it and takes it
+// again before returning. Predicates are the caller's loop, so the analysis sees every access.
+class CondVar {
+ public:
+  void wait(Mutex* mu) REQUIRES(mu) { cv_.wait(*mu); }
+  // Returns false when `timeout` passed without a notification (or spuriously).
+  template <typename Rep, typename Period>
+  bool waitFor(Mutex* mu, std::chrono::duration<Rep, Period> timeout) REQUIRES(mu) {
+    return cv_.wait_for(*mu, timeout) == std::cv_status::no_timeout;
+  }
+  void notifyOne() { cv_.notify_one(); }
+  void notifyAll() { cv_.notify_all(); }
+
+ private:
+  std::condition_variable_any cv_;
 };
 
 }  // namespace hearth

@@ -45,13 +45,13 @@ void FleetManager::start() {
 
 void FleetManager::stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (stopping_) {
       return;
     }
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.notifyAll();
   if (thread_.joinable()) {
     thread_.join();
   }
@@ -77,10 +77,10 @@ void FleetManager::recover() {
 
 void FleetManager::poke() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     poked_ = true;
   }
-  wake_.notify_all();
+  wake_.notifyAll();
 }
 
 void FleetManager::onInstanceExit(const std::string& instance_id, int exit_code) {
@@ -89,7 +89,7 @@ void FleetManager::onInstanceExit(const std::string& instance_id, int exit_code)
 }
 
 bool FleetManager::reconcileOnce(SteadyTime now) {
-  std::lock_guard pass(reconcile_mu_);
+  MutexLock pass(&reconcile_mu_);
   auto desired = deps_.desired->read();
   if (!desired.isOk()) {
     spdlog::warn("fleet: cannot read the desired fleet: {}", desired.status().toString());
@@ -112,13 +112,20 @@ bool FleetManager::reconcileOnce(SteadyTime now) {
 }
 
 void FleetManager::loop() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    poked_ = false;
-    lock.unlock();
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      if (stopping_) {
+        return;
+      }
+      poked_ = false;
+    }
     reconcileOnce(deps_.clock->steadyNow());
-    lock.lock();
-    wake_.wait_for(lock, options_.reconcile_interval, [this] { return stopping_ || poked_; });
+    MutexLock lock(&mu_);
+    auto until = std::chrono::steady_clock::now() + options_.reconcile_interval;
+    while (!stopping_ && !poked_ && std::chrono::steady_clock::now() < until) {
+      wake_.waitFor(&mu_, until - std::chrono::steady_clock::now());
+    }
   }
 }
 

@@ -95,12 +95,12 @@ class FleetManager {
   AgentRegistry registry_;
   FleetExecutor executor_;
   RoutePublisher publisher_;
-  std::mutex reconcile_mu_;  // serialises passes
+  Mutex reconcile_mu_;  // serialises passes
 
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  bool poked_ = false;
+  Mutex mu_;
+  CondVar wake_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  bool poked_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -83,7 +83,7 @@ void Router::publish(RoutingTable table) {
   // New slots may have appeared: let waiters retry.
   std::vector<std::string> keys;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (auto it = slots_.begin(); it != slots_.end();) {
       it = it->second.expired() ? slots_.erase(it) : std::next(it);
     }
@@ -98,7 +98,7 @@ void Router::publish(RoutingTable table) {
 
 RouteSlotPtr Router::slotFor(const std::string& environment_id, const std::string& host,
                              uint16_t port, int max_concurrency) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto& weak = slots_[environment_id];
   if (auto existing = weak.lock()) {
     return existing;
@@ -113,7 +113,7 @@ RouteSlotPtr Router::slotFor(const std::string& environment_id, const std::strin
 }
 
 std::shared_ptr<Router::VersionQueue> Router::queueFor(const std::string& key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto& queue = queues_[key];
   if (!queue) {
     queue = std::make_shared<VersionQueue>();
@@ -215,7 +215,7 @@ void Router::dispatch(std::shared_ptr<Attempt> attempt) {
   auto now = std::chrono::steady_clock::now();
   auto queue = queueFor(attempt->key);
   {
-    std::lock_guard lock(queue->mu);
+    MutexLock lock(&queue->mu);
     if (now < attempt->wait_deadline && queue->waiters.size() < options_.max_waiters_per_version &&
         !attempt->route->slots.empty()) {
       attempt->waiting = true;
@@ -231,7 +231,7 @@ void Router::dispatch(std::shared_ptr<Attempt> attempt) {
           return;
         }
         {
-          std::lock_guard lock(q->mu);
+          MutexLock lock(&q->mu);
           auto it = std::find(q->waiters.begin(), q->waiters.end(), a);
           if (it == q->waiters.end()) {
             return;  // already dispatched
@@ -250,7 +250,7 @@ void Router::dispatch(std::shared_ptr<Attempt> attempt) {
 void Router::onSlotFreed(const std::string& key) {
   std::shared_ptr<VersionQueue> queue;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = queues_.find(key);
     if (it == queues_.end()) {
       return;
@@ -259,7 +259,7 @@ void Router::onSlotFreed(const std::string& key) {
   }
   std::shared_ptr<Attempt> next;
   {
-    std::lock_guard lock(queue->mu);
+    MutexLock lock(&queue->mu);
     if (queue->waiters.empty()) {
       return;
     }

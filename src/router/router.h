@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "common/result.h"
+#include "common/thread_annotations.h"
 #include "protocol/invoke_protocol.h"
 #include "router/routing_table.h"
 
@@ -79,8 +80,8 @@ class Router {
  private:
   struct Attempt;
   struct VersionQueue {
-    std::mutex mu;
-    std::deque<std::shared_ptr<Attempt>> waiters;
+    Mutex mu;
+    std::deque<std::shared_ptr<Attempt>> waiters GUARDED_BY(mu);
   };
 
   std::shared_ptr<VersionQueue> queueFor(const std::string& key);
@@ -94,9 +95,9 @@ class Router {
   EventLoop* loop_;
   std::string agent_token_;
   RoutingTablePtr table_;
-  std::mutex mu_;
-  std::unordered_map<std::string, std::weak_ptr<RouteSlot>> slots_;
-  std::unordered_map<std::string, std::shared_ptr<VersionQueue>> queues_;
+  Mutex mu_;
+  std::unordered_map<std::string, std::weak_ptr<RouteSlot>> slots_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::shared_ptr<VersionQueue>> queues_ GUARDED_BY(mu_);
   std::atomic<uint64_t> next_waiter_{1};
 };
 
