@@ -1,5 +1,7 @@
 #include "controlplane/capacity_providers.h"
 
+#include "store/scan.h"
+
 #include <fmt/format.h>
 
 #include <boost/json/parse.hpp>
@@ -538,7 +540,12 @@ Result<json::object> CapacityProviderRegistry::listFunctionVersions(
 }
 
 Status CapacityProviderRegistry::activatePending() {
-  HEARTH_ASSIGN_OR_RETURN(auto all, store_->list(keys::kCapacityProviderPrefix, "", 100000));
+  std::vector<Record> all;
+  HEARTH_RETURN_IF_ERROR(
+      scanPrefix(*store_, keys::kCapacityProviderPrefix, "", [&](const Record& r) {
+        all.push_back(r);
+        return true;
+      }));
   for (const auto& stored : all) {
     HEARTH_ASSIGN_OR_RETURN(auto record, parseCapacityProviderRecord(stored));
     if (record.state() != "Pending") {

@@ -1,5 +1,7 @@
 #include "controlplane/functions.h"
 
+#include "store/scan.h"
+
 #include <fmt/format.h>
 
 #include <boost/json/parse.hpp>
@@ -57,6 +59,24 @@ Status revisionMismatch() {
   return Status(StatusCode::kPreconditionFailed,
                 "The Revision Id provided does not match the latest Revision Id. Call the "
                 "GetFunction/GetAlias API to retrieve the latest Revision Id");
+}
+
+// PublishTo is LATEST_PUBLISHED or absent, and only for a function on a capacity provider
+// (`config`, when known).
+Status checkPublishTo(const std::optional<std::string>& publish_to, const json::object* config) {
+  if (!publish_to) {
+    return Status::ok();
+  }
+  if (*publish_to != "LATEST_PUBLISHED") {
+    return validationError(*publish_to, "publishTo",
+                           "Member must satisfy enum value set: [LATEST_PUBLISHED]");
+  }
+  if (config != nullptr && capacityProviderOf(*config).empty()) {
+    return invalidParameter(
+        "PublishTo LATEST_PUBLISHED is only supported for functions that use a capacity "
+        "provider.");
+  }
+  return Status::ok();
 }
 
 Status concurrentModification() {
@@ -190,6 +210,8 @@ struct FunctionRegistry::FunctionRecord {
   int64_t next_version = 1;
   // RevisionId of $LATEST when the newest numbered version was published from it.
   std::string published_revision;
+  // Being deleted: to readers the function is gone; its records are being removed.
+  bool deleting = false;
   int64_t version = 0;  // store version of fn/<name>
 
   std::string serialize() const {
@@ -197,7 +219,8 @@ struct FunctionRegistry::FunctionRecord {
                                         {"code", code_hex},
                                         {"tags", tagsToJson(tags)},
                                         {"next_version", next_version},
-                                        {"published_revision", published_revision}});
+                                        {"published_revision", published_revision},
+                                        {"deleting", deleting}});
   }
 };
 
@@ -211,6 +234,15 @@ FunctionRegistry::FunctionRegistry(Store* store, CodeStore* code,
       account_(std::move(account)) {}
 
 Result<FunctionRegistry::FunctionRecord> FunctionRegistry::loadFunction(std::string_view name) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunctionRecord(name));
+  if (fn.deleting) {
+    return functionNotFound(account_, name);
+  }
+  return fn;
+}
+
+Result<FunctionRegistry::FunctionRecord> FunctionRegistry::loadFunctionRecord(
+    std::string_view name) {
   HEARTH_ASSIGN_OR_RETURN(auto stored, store_->get(keys::function(name)));
   if (!stored) {
     return functionNotFound(account_, name);
@@ -232,6 +264,9 @@ Result<FunctionRegistry::FunctionRecord> FunctionRegistry::loadFunction(std::str
     fn.next_version = n->get_int64();
   }
   fn.published_revision = stringMember(o, "published_revision");
+  if (const auto* d = o.if_contains("deleting"); d && d->is_bool()) {
+    fn.deleting = d->get_bool();
+  }
   fn.version = stored->version;
   return fn;
 }
@@ -257,6 +292,27 @@ Result<json::object> FunctionRegistry::commitFunctionChange(FunctionRecord& fn, 
     return committed.status();
   }
   return response;
+}
+
+Result<json::object> FunctionRegistry::casUpdate(
+    std::string_view name, const std::function<Result<CasStep>(FunctionRecord&, Txn&)>& change) {
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(name));
+    Txn txn;
+    HEARTH_ASSIGN_OR_RETURN(CasStep step, change(fn, txn));
+    if (!step.commit) {
+      return std::move(step.response);
+    }
+    txn.expect(keys::function(fn.name), fn.version).put(keys::function(fn.name), fn.serialize());
+    auto committed = store_->commit(txn);
+    if (committed.isOk()) {
+      return std::move(step.response);
+    }
+    if (committed.status().code() != StatusCode::kConflict) {
+      return committed.status();
+    }
+  }
+  return concurrentModification();
 }
 
 Result<json::object> FunctionRegistry::createFunction(const json::object& request) {
@@ -285,10 +341,7 @@ Result<json::object> FunctionRegistry::createFunction(const json::object& reques
   }
   HEARTH_ASSIGN_OR_RETURN(auto publish, readBool(request, "Publish"));
   HEARTH_ASSIGN_OR_RETURN(auto publish_to, readString(request, "PublishTo"));
-  if (publish_to && *publish_to != "LATEST_PUBLISHED") {
-    return validationError(*publish_to, "publishTo",
-                           "Member must satisfy enum value set: [LATEST_PUBLISHED]");
-  }
+  HEARTH_RETURN_IF_ERROR(checkPublishTo(publish_to, nullptr));
   HEARTH_ASSIGN_OR_RETURN(auto tags, readStringMap(request, "Tags"));
   if (tags) {
     HEARTH_RETURN_IF_ERROR(validateTags(*tags));
@@ -298,12 +351,8 @@ Result<json::object> FunctionRegistry::createFunction(const json::object& reques
   config["FunctionName"] = ref.name;
   config["FunctionArn"] = account_.functionArn(ref.name);
   HEARTH_RETURN_IF_ERROR(applyConfiguration(request, true, account_, providers_, &config));
+  HEARTH_RETURN_IF_ERROR(checkPublishTo(publish_to, &config));
   bool managed = !capacityProviderOf(config).empty();
-  if (publish_to && !managed) {
-    return invalidParameter(
-        "PublishTo LATEST_PUBLISHED is only supported for functions that use a capacity "
-        "provider.");
-  }
 
   // Nothing is written before every check passed; the code file is removed again if the
   // record cannot be committed and this call created it.
@@ -472,6 +521,7 @@ Result<json::object> FunctionRegistry::listFunctions(
   json::array functions;
   std::optional<std::string> next;
   std::string last_key;
+  std::map<std::string, bool> deleting;  // function name → being deleted (or gone)
   for (;;) {
     HEARTH_ASSIGN_OR_RETURN(auto page, store_->list(prefix, start_after, 200));
     for (const auto& stored : page) {
@@ -491,7 +541,17 @@ Result<json::object> FunctionRegistry::listFunctions(
         return internalError("corrupt record " + stored.key);
       }
       const json::value* config = value.get_object().if_contains("config");
-      if (config == nullptr) {
+      if (config == nullptr || !config->is_object()) {
+        continue;
+      }
+      // A function being deleted is gone, with its versions.
+      std::string name = stringMember(config->get_object(), "FunctionName");
+      auto known = deleting.find(name);
+      if (known == deleting.end()) {
+        auto record = loadFunctionRecord(name);
+        known = deleting.emplace(name, !record.isOk() || record->deleting).first;
+      }
+      if (known->second) {
         continue;
       }
       last_key = stored.key;
@@ -527,10 +587,7 @@ Result<json::object> FunctionRegistry::updateFunctionCode(std::string_view funct
   HEARTH_ASSIGN_OR_RETURN(auto dry_run, readBool(request, "DryRun"));
   HEARTH_ASSIGN_OR_RETURN(auto revision, readString(request, "RevisionId"));
   HEARTH_ASSIGN_OR_RETURN(auto architectures, readStringList(request, "Architectures"));
-  if (publish_to && *publish_to != "LATEST_PUBLISHED") {
-    return validationError(*publish_to, "publishTo",
-                           "Member must satisfy enum value set: [LATEST_PUBLISHED]");
-  }
+  HEARTH_RETURN_IF_ERROR(checkPublishTo(publish_to, nullptr));
   if (!zip) {
     if (s3_bucket || image) {
       return invalidParameter(
@@ -543,11 +600,7 @@ Result<json::object> FunctionRegistry::updateFunctionCode(std::string_view funct
   if (revision && *revision != stringMember(check.latest, "RevisionId")) {
     return revisionMismatch();
   }
-  if (publish_to && capacityProviderOf(check.latest).empty()) {
-    return invalidParameter(
-        "PublishTo LATEST_PUBLISHED is only supported for functions that use a capacity "
-        "provider.");
-  }
+  HEARTH_RETURN_IF_ERROR(checkPublishTo(publish_to, &check.latest));
   HEARTH_ASSIGN_OR_RETURN(StoredCode stored_code, storeZip(code_, *zip));
   if (dry_run.value_or(false)) {
     json::object preview = check.latest;
@@ -558,10 +611,9 @@ Result<json::object> FunctionRegistry::updateFunctionCode(std::string_view funct
     }
     return preview;
   }
-  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+  auto result = casUpdate(ref.name, [&](FunctionRecord& fn, Txn& txn) -> Result<CasStep> {
     if (revision && *revision != stringMember(fn.latest, "RevisionId")) {
-      break;
+      return revisionMismatch();
     }
     fn.latest["CodeSha256"] = stored_code.sha256_base64;
     fn.latest["CodeSize"] = stored_code.size;
@@ -570,85 +622,70 @@ Result<json::object> FunctionRegistry::updateFunctionCode(std::string_view funct
     }
     setUpdated(&fn.latest, *clock_);
     fn.code_hex = stored_code.sha256_hex;
-    Txn txn;
-    json::object response = fn.latest;
+    CasStep step{fn.latest};
     if (publish.value_or(false) || publish_to) {
-      HEARTH_ASSIGN_OR_RETURN(json::object published,
-                              publishLocked(fn, "", publish_to.has_value(), txn));
-      response = std::move(published);
+      HEARTH_ASSIGN_OR_RETURN(step.response, publishLocked(fn, "", publish_to.has_value(), txn));
     }
-    auto result = commitFunctionChange(fn, txn, response);
-    if (result.isOk() || result.status().code() != StatusCode::kConflict) {
-      collectGarbageCode().permitUnchecked();
-      return result;
-    }
-  }
-  if (stored_code.created) {
-    collectGarbageCode().permitUnchecked();
-  }
-  return concurrentModification();
+    return step;
+  });
+  // The code this call stored is referenced now, or collected (after the grace period) if not.
+  collectGarbageCode().permitUnchecked();
+  return result;
 }
 
 Result<json::object> FunctionRegistry::updateFunctionConfiguration(std::string_view function,
                                                                    const json::object& request) {
   HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
   HEARTH_ASSIGN_OR_RETURN(auto revision, readString(request, "RevisionId"));
-  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+  return casUpdate(ref.name, [&](FunctionRecord& fn, Txn&) -> Result<CasStep> {
     if (revision && *revision != stringMember(fn.latest, "RevisionId")) {
       return revisionMismatch();
     }
-    std::string old_cp = capacityProviderOf(fn.latest);
     HEARTH_RETURN_IF_ERROR(applyConfiguration(request, false, account_, providers_, &fn.latest));
     setUpdated(&fn.latest, *clock_);
-    Txn txn;
-    auto result = commitFunctionChange(fn, txn, fn.latest);
-    if (result.isOk() || result.status().code() != StatusCode::kConflict) {
-      return result;
-    }
-  }
-  return concurrentModification();
+    return CasStep{fn.latest};
+  });
 }
 
 Result<FunctionRegistry::DeleteOutcome> FunctionRegistry::deleteFunction(
     std::string_view function, const std::optional<std::string>& qualifier) {
   HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
   std::optional<std::string> q = qualifier ? qualifier : ref.qualifier;
-  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
-    std::string cp = capacityProviderOf(fn.latest);
-    Txn txn;
-    if (q) {
-      if (*q == kLatest) {
-        return invalidParameter("$LATEST version cannot be deleted without deleting the function.");
-      }
-      if (!isNumericVersion(*q) && *q != kLatestPublished) {
-        return invalidParameter(
-            "Deletion of aliases is not supported by DeleteFunction; use DeleteAlias.");
-      }
+  if (q && *q == kLatest) {
+    return invalidParameter("$LATEST version cannot be deleted without deleting the function.");
+  }
+  if (q && !isNumericVersion(*q) && *q != kLatestPublished) {
+    return invalidParameter(
+        "Deletion of aliases is not supported by DeleteFunction; use DeleteAlias.");
+  }
+  std::string cp;
+  if (q) {
+    auto deleted = casUpdate(ref.name, [&](FunctionRecord& fn, Txn& txn) -> Result<CasStep> {
+      cp = capacityProviderOf(fn.latest);
       HEARTH_ASSIGN_OR_RETURN(auto version, loadVersion(ref.name, *q));
       if (!version) {
         return functionNotFound(account_, ref.name, *q);
       }
-      HEARTH_ASSIGN_OR_RETURN(auto aliases, store_->list(keys::aliasPrefix(ref.name), "", 10000));
       std::vector<std::string> users;
-      for (const auto& stored : aliases) {
-        boost::system::error_code ec;
-        json::value a = json::parse(stored.value, ec);
-        if (!ec && a.is_object()) {
-          const auto& obj = a.get_object();
-          bool uses = stringMember(obj, "FunctionVersion") == *q;
-          if (const auto* rc = obj.if_contains("RoutingConfig"); rc && rc->is_object()) {
-            if (const auto* w = rc->get_object().if_contains("AdditionalVersionWeights");
-                w && w->is_object() && w->get_object().contains(*q)) {
-              uses = true;
+      HEARTH_RETURN_IF_ERROR(
+          scanPrefix(*store_, keys::aliasPrefix(ref.name), "", [&](const Record& stored) {
+            boost::system::error_code ec;
+            json::value a = json::parse(stored.value, ec);
+            if (!ec && a.is_object()) {
+              const auto& obj = a.get_object();
+              bool uses = stringMember(obj, "FunctionVersion") == *q;
+              if (const auto* rc = obj.if_contains("RoutingConfig"); rc && rc->is_object()) {
+                if (const auto* w = rc->get_object().if_contains("AdditionalVersionWeights");
+                    w && w->is_object() && w->get_object().contains(*q)) {
+                  uses = true;
+                }
+              }
+              if (uses) {
+                users.push_back(stringMember(obj, "Name"));
+              }
             }
-          }
-          if (uses) {
-            users.push_back(stringMember(obj, "Name"));
-          }
-        }
-      }
+            return true;
+          }));
       if (!users.empty()) {
         std::string list;
         for (const auto& u : users) {
@@ -662,44 +699,64 @@ Result<FunctionRegistry::DeleteOutcome> FunctionRegistry::deleteFunction(
       if (!cp.empty()) {
         txn.del(keys::capacityProviderUse(cp, ref.name, *q));
       }
-      auto result = commitFunctionChange(fn, txn, json::object());
-      if (result.isOk()) {
-        collectGarbageCode().permitUnchecked();
-        return DeleteOutcome{.asynchronous = !cp.empty()};
+      return CasStep{};
+    });
+    HEARTH_RETURN_IF_ERROR(deleted.status());
+  } else {
+    // The function disappears for readers in one transaction (the mark); its versions, aliases
+    // and index entries then go in transactions that each fit an etcd transaction.
+    auto marked = casUpdate(ref.name, [&](FunctionRecord& fn, Txn&) -> Result<CasStep> {
+      cp = capacityProviderOf(fn.latest);
+      fn.deleting = true;
+      return CasStep{};
+    });
+    HEARTH_RETURN_IF_ERROR(marked.status());
+    HEARTH_RETURN_IF_ERROR(finishDelete(ref.name));
+  }
+  collectGarbageCode().permitUnchecked();
+  return DeleteOutcome{.asynchronous = !cp.empty()};
+}
+
+Status FunctionRegistry::finishDelete(std::string_view name) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunctionRecord(name));
+  if (!fn.deleting) {
+    return Status::ok();
+  }
+  std::vector<std::string> prefixes = {keys::aliasPrefix(name)};
+  if (std::string cp = capacityProviderOf(fn.latest); !cp.empty()) {
+    prefixes.push_back(keys::capacityProviderUsePrefix(cp) + std::string(name) + "/");
+  }
+  prefixes.push_back(keys::functionVersionPrefix(name));
+  for (const auto& prefix : prefixes) {
+    for (;;) {
+      HEARTH_ASSIGN_OR_RETURN(auto batch, store_->list(prefix, "", kMaxTxnOps));
+      if (batch.empty()) {
+        break;
       }
-      if (result.status().code() != StatusCode::kConflict) {
-        return result.status();
+      Txn txn;
+      for (const auto& record : batch) {
+        txn.del(record.key);
       }
-      continue;
-    }
-    HEARTH_ASSIGN_OR_RETURN(auto versions,
-                            store_->list(keys::functionVersionPrefix(ref.name), "", 1000000));
-    HEARTH_ASSIGN_OR_RETURN(auto aliases, store_->list(keys::aliasPrefix(ref.name), "", 1000000));
-    for (const auto& v : versions) {
-      txn.del(v.key);
-    }
-    for (const auto& a : aliases) {
-      txn.del(a.key);
-    }
-    if (!cp.empty()) {
-      HEARTH_ASSIGN_OR_RETURN(
-          auto uses,
-          store_->list(keys::capacityProviderUsePrefix(cp) + ref.name + "/", "", 1000000));
-      for (const auto& u : uses) {
-        txn.del(u.key);
-      }
-    }
-    txn.expect(keys::function(ref.name), fn.version).del(keys::function(ref.name));
-    auto committed = store_->commit(txn);
-    if (committed.isOk()) {
-      collectGarbageCode().permitUnchecked();
-      return DeleteOutcome{.asynchronous = !cp.empty()};
-    }
-    if (committed.status().code() != StatusCode::kConflict) {
-      return committed.status();
+      HEARTH_RETURN_IF_ERROR(store_->commit(txn).status());
     }
   }
-  return concurrentModification();
+  Txn last;
+  last.expect(keys::function(name), fn.version).del(keys::function(name));
+  return store_->commit(last).status();
+}
+
+Status FunctionRegistry::finishPendingDeletes() {
+  std::vector<std::string> pending;
+  HEARTH_RETURN_IF_ERROR(scanPrefix(*store_, keys::kFunctionPrefix, "", [&](const Record& r) {
+    if (r.value.find("\"deleting\":true") != std::string::npos) {
+      pending.push_back(r.key.substr(keys::kFunctionPrefix.size()));
+    }
+    return true;
+  }));
+  for (const auto& name : pending) {
+    HEARTH_RETURN_IF_ERROR(finishDelete(name));
+  }
+  return Status::ok();
 }
 
 Result<json::object> FunctionRegistry::publishLocked(FunctionRecord& fn,
@@ -768,15 +825,11 @@ Result<json::object> FunctionRegistry::publishVersion(std::string_view function,
   HEARTH_ASSIGN_OR_RETURN(auto description, readString(request, "Description"));
   HEARTH_ASSIGN_OR_RETURN(auto revision, readString(request, "RevisionId"));
   HEARTH_ASSIGN_OR_RETURN(auto publish_to, readString(request, "PublishTo"));
-  if (publish_to && *publish_to != "LATEST_PUBLISHED") {
-    return validationError(*publish_to, "publishTo",
-                           "Member must satisfy enum value set: [LATEST_PUBLISHED]");
-  }
+  HEARTH_RETURN_IF_ERROR(checkPublishTo(publish_to, nullptr));
   if (description && description->size() > 256) {
     return lengthError(*description, "description", 0, 256);
   }
-  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+  return casUpdate(ref.name, [&](FunctionRecord& fn, Txn& txn) -> Result<CasStep> {
     if (revision && *revision != stringMember(fn.latest, "RevisionId")) {
       return revisionMismatch();
     }
@@ -787,23 +840,13 @@ Result<json::object> FunctionRegistry::publishVersion(std::string_view function,
           "again",
           *sha, current_sha));
     }
-    if (publish_to && capacityProviderOf(fn.latest).empty()) {
-      return invalidParameter(
-          "PublishTo LATEST_PUBLISHED is only supported for functions that use a capacity "
-          "provider.");
-    }
-    Txn txn;
+    HEARTH_RETURN_IF_ERROR(checkPublishTo(publish_to, &fn.latest));
     HEARTH_ASSIGN_OR_RETURN(json::object published, publishLocked(fn, description.value_or(""),
                                                                   publish_to.has_value(), txn));
-    if (txn.puts.empty()) {
-      return published;  // unchanged since the newest version
-    }
-    auto result = commitFunctionChange(fn, txn, std::move(published));
-    if (result.isOk() || result.status().code() != StatusCode::kConflict) {
-      return result;
-    }
-  }
-  return concurrentModification();
+    // Nothing to write when $LATEST is unchanged since the newest version.
+    bool changed = !txn.puts.empty();
+    return CasStep{std::move(published), changed};
+  });
 }
 
 Result<json::object> FunctionRegistry::listVersions(std::string_view function,
@@ -813,25 +856,23 @@ Result<json::object> FunctionRegistry::listVersions(std::string_view function,
   HEARTH_ASSIGN_OR_RETURN(auto max, validateMaxItems(max_items, kMaxListFunctions));
   int64_t limit = max.value_or(kDefaultListItems);
   HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+  // $LATEST first, then the versions in key (numeric) order: one page read from the marker on,
+  // one more than the page to tell whether another follows.
   std::vector<json::object> all;
-  all.push_back(fn.latest);
-  all.back()["FunctionArn"] = account_.qualifiedFunctionArn(ref.name, kLatest);
-  HEARTH_ASSIGN_OR_RETURN(auto versions,
-                          store_->list(keys::functionVersionPrefix(ref.name), "", 1000000));
+  std::string start_after;
+  if (!marker) {
+    all.push_back(fn.latest);
+    all.back()["FunctionArn"] = account_.qualifiedFunctionArn(ref.name, kLatest);
+  } else if (*marker != kLatest) {
+    start_after = keys::functionVersion(ref.name, *marker);
+  }
+  HEARTH_ASSIGN_OR_RETURN(auto versions, store_->list(keys::functionVersionPrefix(ref.name),
+                                                      start_after, static_cast<size_t>(limit) + 1));
   for (const auto& stored : versions) {
     HEARTH_ASSIGN_OR_RETURN(auto record, parseVersionRecord(stored));
     all.push_back(std::move(record.config));
   }
   size_t start = 0;
-  if (marker) {
-    start = all.size();
-    for (size_t i = 0; i < all.size(); ++i) {
-      if (stringMember(all[i], "Version") == *marker) {
-        start = i + 1;
-        break;
-      }
-    }
-  }
   json::array out_versions;
   std::optional<std::string> next;
   std::string last_version;
@@ -911,8 +952,7 @@ Result<json::object> FunctionRegistry::createAlias(std::string_view function,
     return lengthError(*description, "description", 0, 256);
   }
   HEARTH_ASSIGN_OR_RETURN(json::object weights, parseRoutingConfig(request));
-  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+  return casUpdate(ref.name, [&](FunctionRecord& fn, Txn& txn) -> Result<CasStep> {
     if (*version != kLatest) {
       HEARTH_ASSIGN_OR_RETURN(auto target, loadVersion(ref.name, *version));
       if (!target) {
@@ -943,15 +983,10 @@ Result<json::object> FunctionRegistry::createAlias(std::string_view function,
     if (!weights.empty()) {
       alias["RoutingConfig"] = json::object{{"AdditionalVersionWeights", weights}};
     }
-    Txn txn;
     txn.expect(keys::alias(ref.name, *name), 0)
         .put(keys::alias(ref.name, *name), json::serialize(alias));
-    auto result = commitFunctionChange(fn, txn, alias);
-    if (result.isOk() || result.status().code() != StatusCode::kConflict) {
-      return result;
-    }
-  }
-  return concurrentModification();
+    return CasStep{std::move(alias)};
+  });
 }
 
 Result<json::object> FunctionRegistry::getAlias(std::string_view function, std::string_view alias) {
@@ -982,8 +1017,7 @@ Result<json::object> FunctionRegistry::updateAlias(std::string_view function,
   if (description && description->size() > 256) {
     return lengthError(*description, "description", 0, 256);
   }
-  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+  return casUpdate(ref.name, [&](FunctionRecord&, Txn& txn) -> Result<CasStep> {
     HEARTH_ASSIGN_OR_RETURN(json::object alias, getAlias(function, alias_name));
     if (revision && *revision != stringMember(alias, "RevisionId")) {
       return revisionMismatch();
@@ -1019,32 +1053,24 @@ Result<json::object> FunctionRegistry::updateAlias(std::string_view function,
       }
     }
     alias["RevisionId"] = newUuid();
-    Txn txn;
     txn.put(keys::alias(ref.name, alias_name), json::serialize(alias));
-    auto result = commitFunctionChange(fn, txn, alias);
-    if (result.isOk() || result.status().code() != StatusCode::kConflict) {
-      return result;
-    }
-  }
-  return concurrentModification();
+    return CasStep{std::move(alias)};
+  });
 }
 
 Status FunctionRegistry::deleteAlias(std::string_view function, std::string_view alias) {
   HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
-  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
-    HEARTH_ASSIGN_OR_RETURN(auto stored, store_->get(keys::alias(ref.name, alias)));
-    if (!stored) {
-      return Status::ok();  // AWS answers 204 for an alias that does not exist
-    }
-    Txn txn;
-    txn.del(keys::alias(ref.name, alias));
-    auto result = commitFunctionChange(fn, txn, json::object());
-    if (result.isOk() || result.status().code() != StatusCode::kConflict) {
-      return result.status();
-    }
-  }
-  return concurrentModification();
+  return casUpdate(
+             ref.name,
+             [&](FunctionRecord&, Txn& txn) -> Result<CasStep> {
+               HEARTH_ASSIGN_OR_RETURN(auto stored, store_->get(keys::alias(ref.name, alias)));
+               if (!stored) {
+                 return CasStep{{}, false};  // AWS answers 204 for an alias that does not exist
+               }
+               txn.del(keys::alias(ref.name, alias));
+               return CasStep{};
+             })
+      .status();
 }
 
 Result<json::object> FunctionRegistry::listAliases(
@@ -1055,27 +1081,32 @@ Result<json::object> FunctionRegistry::listAliases(
   int64_t limit = max.value_or(kDefaultListItems);
   HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
   std::string prefix = keys::aliasPrefix(ref.name);
-  HEARTH_ASSIGN_OR_RETURN(auto stored,
-                          store_->list(prefix, marker ? prefix + *marker : "", 1000000));
   json::array aliases;
   std::optional<std::string> next;
   std::string last;
-  for (const auto& record : stored) {
-    boost::system::error_code ec;
-    json::value value = json::parse(record.value, ec);
-    if (ec || !value.is_object()) {
-      return internalError("corrupt alias record");
-    }
-    if (function_version &&
-        stringMember(value.get_object(), "FunctionVersion") != *function_version) {
-      continue;
-    }
-    if (static_cast<int64_t>(aliases.size()) == limit) {
-      next = last;
-      break;
-    }
-    last = stringMember(value.get_object(), "Name");
-    aliases.push_back(std::move(value));
+  bool corrupt = false;
+  HEARTH_RETURN_IF_ERROR(
+      scanPrefix(*store_, prefix, marker ? prefix + *marker : "", [&](const Record& record) {
+        boost::system::error_code ec;
+        json::value value = json::parse(record.value, ec);
+        if (ec || !value.is_object()) {
+          corrupt = true;
+          return false;
+        }
+        if (function_version &&
+            stringMember(value.get_object(), "FunctionVersion") != *function_version) {
+          return true;
+        }
+        if (static_cast<int64_t>(aliases.size()) == limit) {
+          next = last;
+          return false;
+        }
+        last = stringMember(value.get_object(), "Name");
+        aliases.push_back(std::move(value));
+        return true;
+      }));
+  if (corrupt) {
+    return internalError("corrupt alias record");
   }
   json::object out{{"Aliases", std::move(aliases)}};
   if (next) {
@@ -1126,8 +1157,7 @@ Result<json::object> FunctionRegistry::putScalingConfig(std::string_view functio
   if (max_in) {
     scaling["MaxExecutionEnvironments"] = *max_in;
   }
-  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-    HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+  return casUpdate(ref.name, [&](FunctionRecord& fn, Txn& txn) -> Result<CasStep> {
     if (capacityProviderOf(fn.latest).empty()) {
       return invalidParameter(
           "Function scaling config is only supported for functions that use a capacity "
@@ -1145,15 +1175,10 @@ Result<json::object> FunctionRegistry::putScalingConfig(std::string_view functio
       version->config.erase("StateReasonCode");
       state = "Deactivated";
     }
-    Txn txn;
     txn.expect(keys::functionVersion(ref.name, *q), version->version)
         .put(keys::functionVersion(ref.name, *q), versionRecordJson(*version));
-    auto result = commitFunctionChange(fn, txn, json::object{{"FunctionState", state}});
-    if (result.isOk() || result.status().code() != StatusCode::kConflict) {
-      return result;
-    }
-  }
-  return concurrentModification();
+    return CasStep{json::object{{"FunctionState", state}}};
+  });
 }
 
 Result<json::object> FunctionRegistry::getScalingConfig(
@@ -1196,14 +1221,14 @@ Status FunctionRegistry::setFunctionTags(std::string_view name,
 Status FunctionRegistry::collectGarbageCode() {
   std::set<std::string> referenced;
   for (std::string_view prefix : {keys::kFunctionPrefix, keys::kFunctionVersionPrefix}) {
-    HEARTH_ASSIGN_OR_RETURN(auto records, store_->list(prefix, "", 100000000));
-    for (const auto& stored : records) {
+    HEARTH_RETURN_IF_ERROR(scanPrefix(*store_, prefix, "", [&](const Record& stored) {
       boost::system::error_code ec;
       json::value value = json::parse(stored.value, ec);
       if (!ec && value.is_object()) {
         referenced.insert(stringMember(value.get_object(), "code"));
       }
-    }
+      return true;
+    }));
   }
   for (const auto& hex : code_->listHex()) {
     if (!referenced.contains(hex)) {
@@ -1215,7 +1240,12 @@ Status FunctionRegistry::collectGarbageCode() {
 
 Result<std::vector<FunctionRegistry::ManagedVersion>> FunctionRegistry::managedVersions() {
   std::vector<ManagedVersion> out;
-  HEARTH_ASSIGN_OR_RETURN(auto uses, store_->list("cpuse/", "", 100000000));
+  std::map<std::string, bool> live;  // function name → exists and is not being deleted
+  std::vector<Record> uses;
+  HEARTH_RETURN_IF_ERROR(scanPrefix(*store_, "cpuse/", "", [&](const Record& use) {
+    uses.push_back(use);
+    return true;
+  }));
   for (const auto& use : uses) {
     // cpuse/<cp>/<function>/<version>
     std::string_view rest = std::string_view(use.key).substr(6);
@@ -1229,6 +1259,17 @@ Result<std::vector<FunctionRegistry::ManagedVersion>> FunctionRegistry::managedV
     mv.function = std::string(rest.substr(a + 1, b - a - 1));
     mv.version = std::string(rest.substr(b + 1));
     if (mv.version == kLatest) {
+      continue;
+    }
+    auto known = live.find(mv.function);
+    if (known == live.end()) {
+      auto fn = loadFunction(mv.function);
+      if (!fn.isOk() && fn.status().code() != StatusCode::kNotFound) {
+        return fn.status();
+      }
+      known = live.emplace(mv.function, fn.isOk()).first;  // false: gone or being deleted
+    }
+    if (!known->second) {
       continue;
     }
     HEARTH_ASSIGN_OR_RETURN(auto record, loadVersion(mv.function, mv.version));
@@ -1245,7 +1286,11 @@ Result<std::vector<FunctionRegistry::ManagedVersion>> FunctionRegistry::managedV
 
 Result<std::vector<FunctionRegistry::AliasSummary>> FunctionRegistry::allAliases() {
   std::vector<AliasSummary> out;
-  HEARTH_ASSIGN_OR_RETURN(auto records, store_->list("fa/", "", 100000000));
+  std::vector<Record> records;
+  HEARTH_RETURN_IF_ERROR(scanPrefix(*store_, "fa/", "", [&](const Record& record) {
+    records.push_back(record);
+    return true;
+  }));
   for (const auto& record : records) {
     boost::system::error_code ec;
     json::value value = json::parse(record.value, ec);

@@ -2,6 +2,7 @@
 
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -125,6 +126,9 @@ class FunctionRegistry {
                          const std::string& state, const std::string& reason,
                          const std::string& reason_code);
 
+  // Finishes deletions a crash interrupted (functions marked as being deleted). Call at start.
+  Status finishPendingDeletes();
+
   // Removes stored code that no function or version references and that nobody stored within
   // the grace period (a request stores its code before it commits the reference). Safe to call
   // at any time, from any thread.
@@ -141,13 +145,35 @@ class FunctionRegistry {
  private:
   struct FunctionRecord;
 
+  // The function record; kNotFound when absent or being deleted.
   Result<FunctionRecord> loadFunction(std::string_view name);
+  // The record even while it is being deleted.
+  Result<FunctionRecord> loadFunctionRecord(std::string_view name);
+  // Removes the records of a function marked as being deleted, a bounded batch per
+  // transaction, the function record last.
+  Status finishDelete(std::string_view name);
   Result<std::optional<FunctionVersionRecord>> loadVersion(std::string_view name,
                                                            std::string_view version);
   Result<boost::json::object> publishLocked(FunctionRecord& fn, const std::string& description,
                                             bool to_latest_published, Txn& txn);
   Result<boost::json::object> commitFunctionChange(FunctionRecord& fn, Txn& txn,
                                                    boost::json::object response);
+
+  // What one attempt of a compare-and-swap update decided: its answer, and whether anything
+  // is to be written (false: answer without committing).
+  struct CasStep {
+    boost::json::object response;
+    bool commit = true;
+  };
+  // A compare-and-swap update of fn/<name>, the one way every change of a function is made:
+  // loads the record, lets `change` check and edit it and add to `txn` the other records it
+  // writes (with the compares they need), then commits them with a compare on the function
+  // record. A commit that lost a race to another writer is retried from the load, at most
+  // kCasAttempts times, then ResourceConflictException; whatever `change` returns that is not ok
+  // ends the update as it is (a RevisionId mismatch stays PreconditionFailed), and so does any
+  // other commit error.
+  Result<boost::json::object> casUpdate(
+      std::string_view name, const std::function<Result<CasStep>(FunctionRecord&, Txn&)>& change);
 
   Store* store_;
   CodeStore* code_;

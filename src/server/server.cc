@@ -186,6 +186,7 @@ class ServerImpl final : public Server {
                     http_->port());
     functions_->setCodeLocationBase(endpoint_);
 
+    HEARTH_RETURN_IF_ERROR(functions_->finishPendingDeletes());
     functions_->collectGarbageCode().permitUnchecked();
     if (options_.demo) {
       HEARTH_RETURN_IF_ERROR(ensureDemo(providers_.get(), functions_.get()));
