@@ -294,25 +294,41 @@ Result<json::object> FunctionRegistry::commitFunctionChange(FunctionRecord& fn, 
   return response;
 }
 
+Result<std::optional<json::object>> FunctionRegistry::commitUnlessRaced(const Txn& txn,
+                                                                        json::object response) {
+  auto committed = store_->commit(txn);
+  if (committed.isOk()) {
+    return std::optional<json::object>(std::move(response));
+  }
+  if (committed.status().code() == StatusCode::kConflict) {
+    return std::optional<json::object>();  // another writer won: try again
+  }
+  return committed.status();
+}
+
+Result<json::object> FunctionRegistry::retryLostRaces(
+    const std::function<Result<std::optional<json::object>>()>& attempt) {
+  for (int i = 0; i < kCasAttempts; ++i) {
+    HEARTH_ASSIGN_OR_RETURN(std::optional<json::object> done, attempt());
+    if (done) {
+      return std::move(*done);
+    }
+  }
+  return concurrentModification();
+}
+
 Result<json::object> FunctionRegistry::casUpdate(
     std::string_view name, const std::function<Result<CasStep>(FunctionRecord&, Txn&)>& change) {
-  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+  return retryLostRaces([&]() -> Result<std::optional<json::object>> {
     HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(name));
     Txn txn;
     HEARTH_ASSIGN_OR_RETURN(CasStep step, change(fn, txn));
     if (!step.commit) {
-      return std::move(step.response);
+      return std::optional<json::object>(std::move(step.response));
     }
     txn.expect(keys::function(fn.name), fn.version).put(keys::function(fn.name), fn.serialize());
-    auto committed = store_->commit(txn);
-    if (committed.isOk()) {
-      return std::move(step.response);
-    }
-    if (committed.status().code() != StatusCode::kConflict) {
-      return committed.status();
-    }
-  }
-  return concurrentModification();
+    return commitUnlessRaced(txn, std::move(step.response));
+  });
 }
 
 Result<json::object> FunctionRegistry::createFunction(const json::object& request) {
@@ -1321,32 +1337,28 @@ Result<std::vector<FunctionRegistry::AliasSummary>> FunctionRegistry::allAliases
 Status FunctionRegistry::setVersionState(const std::string& function, const std::string& version,
                                          const std::string& state, const std::string& reason,
                                          const std::string& reason_code) {
-  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-    HEARTH_ASSIGN_OR_RETURN(auto record, loadVersion(function, version));
-    if (!record) {
-      return Status::ok();
-    }
-    if (stringMember(record->config, "State") == state &&
-        stringMember(record->config, "StateReasonCode") == reason_code) {
-      return Status::ok();
-    }
-    setState(&record->config, state, reason, reason_code);
-    if (reason_code.empty()) {
-      record->config.erase("StateReasonCode");
-    }
-    Txn txn;
-    txn.expect(keys::functionVersion(function, version), record->version)
-        .put(keys::functionVersion(function, version), versionRecordJson(*record));
-    std::string cp = capacityProviderOf(record->config);
-    if (!cp.empty()) {
-      txn.put(keys::capacityProviderUse(cp, function, version), state);
-    }
-    auto committed = store_->commit(txn);
-    if (committed.isOk() || committed.status().code() != StatusCode::kConflict) {
-      return committed.status();
-    }
-  }
-  return concurrentModification();
+  // A compare-and-swap on the version record alone: the data plane's state never races the
+  // function's own updates.
+  return retryLostRaces([&]() -> Result<std::optional<json::object>> {
+           HEARTH_ASSIGN_OR_RETURN(auto record, loadVersion(function, version));
+           if (!record || (stringMember(record->config, "State") == state &&
+                           stringMember(record->config, "StateReasonCode") == reason_code)) {
+             return std::optional<json::object>(json::object());  // gone, or already so
+           }
+           setState(&record->config, state, reason, reason_code);
+           if (reason_code.empty()) {
+             record->config.erase("StateReasonCode");
+           }
+           Txn txn;
+           txn.expect(keys::functionVersion(function, version), record->version)
+               .put(keys::functionVersion(function, version), versionRecordJson(*record));
+           std::string cp = capacityProviderOf(record->config);
+           if (!cp.empty()) {
+             txn.put(keys::capacityProviderUse(cp, function, version), state);
+           }
+           return commitUnlessRaced(txn, json::object());
+         })
+      .status();
 }
 
 }  // namespace hearth

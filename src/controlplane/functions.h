@@ -174,6 +174,13 @@ class FunctionRegistry {
   // other commit error.
   Result<boost::json::object> casUpdate(
       std::string_view name, const std::function<Result<CasStep>(FunctionRecord&, Txn&)>& change);
+  // The loop under every compare-and-swap: runs `attempt` until it returns an answer (done) or
+  // an error, and again while it returns nullopt (it lost a race), at most kCasAttempts times.
+  Result<boost::json::object> retryLostRaces(
+      const std::function<Result<std::optional<boost::json::object>>()>& attempt);
+  // Commits `txn`: `response` when it landed, nullopt when a compare failed (a lost race).
+  Result<std::optional<boost::json::object>> commitUnlessRaced(const Txn& txn,
+                                                               boost::json::object response);
 
   Store* store_;
   CodeStore* code_;
