@@ -1,0 +1,269 @@
+// FunctionRegistry: PublishVersion, ListVersionsByFunction, function scaling config, version state.
+#include <fmt/format.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <set>
+
+#include "artifact/code_store.h"
+#include "artifact/encoding.h"
+#include "common/ids.h"
+#include "controlplane/function_config.h"
+#include "controlplane/functions.h"
+#include "controlplane/functions_internal.h"
+#include "controlplane/json_fields.h"
+#include "store/scan.h"
+
+namespace hearth {
+namespace json = boost::json;
+using namespace functions_internal;  // NOLINT(google-build-using-namespace)
+
+Result<json::object> FunctionRegistry::publishLocked(FunctionRecord& fn,
+                                                     const std::string& description,
+                                                     bool to_latest_published, Txn& txn) {
+  std::string cp = capacityProviderOf(fn.latest);
+  json::object config = fn.latest;
+  std::optional<json::object> scaling;
+  std::string version;
+  if (to_latest_published) {
+    version = std::string(kLatestPublished);
+    HEARTH_ASSIGN_OR_RETURN(auto previous, loadVersion(fn.name, version));
+    if (previous) {
+      scaling = previous->scaling;  // set on $LATEST.PUBLISHED, kept across republishes
+      txn.expect(keys::functionVersion(fn.name, version), previous->version);
+    } else {
+      txn.expect(keys::functionVersion(fn.name, version), 0);
+    }
+  } else {
+    // AWS returns the newest version unchanged when $LATEST has not changed since it was
+    // published (every change of $LATEST gives it a new RevisionId).
+    if (fn.next_version > 1 && fn.published_revision == stringMember(fn.latest, "RevisionId")) {
+      HEARTH_ASSIGN_OR_RETURN(auto last, loadVersion(fn.name, std::to_string(fn.next_version - 1)));
+      if (last) {
+        return last->config;
+      }
+    }
+    version = std::to_string(fn.next_version);
+    ++fn.next_version;
+    fn.published_revision = stringMember(fn.latest, "RevisionId");
+    txn.expect(keys::functionVersion(fn.name, version), 0);
+  }
+  if (!cp.empty()) {
+    HEARTH_ASSIGN_OR_RETURN(auto uses, store_->list(keys::capacityProviderUsePrefix(cp), "", 101));
+    if (uses.size() > 100) {
+      return Status(StatusCode::kLimitExceeded,
+                    "A capacity provider can run at most 100 function versions.");
+    }
+  }
+  config["Version"] = version;
+  config["FunctionArn"] = account_.qualifiedFunctionArn(fn.name, version);
+  config["Description"] =
+      description.empty() ? stringMember(fn.latest, "Description") : description;
+  config["LastModified"] = formatAwsTimestamp(clock_->wallNow());
+  config["RevisionId"] = newUuid();
+  if (cp.empty()) {
+    setState(&config, "Active", "", "");
+  } else {
+    // The data plane moves the version to Active once its minimum execution environments
+    // have passed init.
+    setState(&config, "Pending", "Lambda is provisioning execution environments.", "Creating");
+    txn.put(keys::capacityProviderUse(cp, fn.name, version), "Pending");
+  }
+  FunctionVersionRecord record;
+  record.config = config;
+  record.code_hex = fn.code_hex;
+  record.scaling = scaling;
+  txn.put(keys::functionVersion(fn.name, version), versionRecordJson(record));
+  return config;
+}
+
+Result<json::object> FunctionRegistry::publishVersion(std::string_view function,
+                                                      const json::object& request) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  HEARTH_ASSIGN_OR_RETURN(auto sha, readString(request, "CodeSha256"));
+  HEARTH_ASSIGN_OR_RETURN(auto description, readString(request, "Description"));
+  HEARTH_ASSIGN_OR_RETURN(auto revision, readString(request, "RevisionId"));
+  HEARTH_ASSIGN_OR_RETURN(auto publish_to, readString(request, "PublishTo"));
+  HEARTH_RETURN_IF_ERROR(checkPublishTo(publish_to, nullptr));
+  if (description && description->size() > 256) {
+    return lengthError(*description, "description", 0, 256);
+  }
+  return casUpdate(ref.name, [&](FunctionRecord& fn, Txn& txn) -> Result<CasStep> {
+    if (revision && *revision != stringMember(fn.latest, "RevisionId")) {
+      return revisionMismatch();
+    }
+    std::string current_sha = stringMember(fn.latest, "CodeSha256");
+    if (sha && *sha != current_sha) {
+      return invalidParameter(fmt::format(
+          "CodeSHA256 ({}) is different from current CodeSHA256 in $LATEST ({}). Please try "
+          "again",
+          *sha, current_sha));
+    }
+    HEARTH_RETURN_IF_ERROR(checkPublishTo(publish_to, &fn.latest));
+    HEARTH_ASSIGN_OR_RETURN(json::object published, publishLocked(fn, description.value_or(""),
+                                                                  publish_to.has_value(), txn));
+    // Nothing to write when $LATEST is unchanged since the newest version.
+    bool changed = !txn.puts.empty();
+    return CasStep{std::move(published), changed};
+  });
+}
+
+Result<json::object> FunctionRegistry::listVersions(std::string_view function,
+                                                    const std::optional<std::string>& marker,
+                                                    std::optional<int64_t> max_items) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  HEARTH_ASSIGN_OR_RETURN(auto max, validateMaxItems(max_items, kMaxListFunctions));
+  int64_t limit = max.value_or(kDefaultListItems);
+  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+  // $LATEST first, then the versions in key (numeric) order: one page read from the marker on,
+  // one more than the page to tell whether another follows.
+  std::vector<json::object> all;
+  std::string start_after;
+  if (!marker) {
+    all.push_back(fn.latest);
+    all.back()["FunctionArn"] = account_.qualifiedFunctionArn(ref.name, kLatest);
+  } else if (*marker != kLatest) {
+    start_after = keys::functionVersion(ref.name, *marker);
+  }
+  HEARTH_ASSIGN_OR_RETURN(auto versions, store_->list(keys::functionVersionPrefix(ref.name),
+                                                      start_after, static_cast<size_t>(limit) + 1));
+  for (const auto& stored : versions) {
+    HEARTH_ASSIGN_OR_RETURN(auto record, parseVersionRecord(stored));
+    all.push_back(std::move(record.config));
+  }
+  size_t start = 0;
+  json::array out_versions;
+  std::optional<std::string> next;
+  std::string last_version;
+  for (size_t i = start; i < all.size(); ++i) {
+    if (static_cast<int64_t>(out_versions.size()) == limit) {
+      next = last_version;
+      break;
+    }
+    last_version = stringMember(all[i], "Version");
+    out_versions.push_back(std::move(all[i]));
+  }
+  json::object out{{"Versions", std::move(out_versions)}};
+  if (next) {
+    out["NextMarker"] = *next;
+  }
+  return out;
+}
+
+Result<json::object> FunctionRegistry::putScalingConfig(std::string_view function,
+                                                        const std::optional<std::string>& qualifier,
+                                                        const json::object& request) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  std::optional<std::string> q = qualifier ? qualifier : ref.qualifier;
+  if (!q || (*q != kLatestPublished && !isNumericVersion(*q))) {
+    return invalidParameter(
+        "The function scaling config can only be set on $LATEST.PUBLISHED or a published "
+        "version number.");
+  }
+  HEARTH_ASSIGN_OR_RETURN(const json::object* config_in,
+                          readObject(request, "FunctionScalingConfig"));
+  json::object empty;
+  const json::object& in = config_in != nullptr ? *config_in : empty;
+  HEARTH_ASSIGN_OR_RETURN(auto min_in, readInt(in, "MinExecutionEnvironments"));
+  HEARTH_ASSIGN_OR_RETURN(auto max_in, readInt(in, "MaxExecutionEnvironments"));
+  for (const auto& [value, member] :
+       {std::pair{min_in, "functionScalingConfig.minExecutionEnvironments"},
+        std::pair{max_in, "functionScalingConfig.maxExecutionEnvironments"}}) {
+    if (value && (*value < 0 || *value > kMaxExecutionEnvironments)) {
+      return rangeError(*value, member, 0, kMaxExecutionEnvironments);
+    }
+  }
+  int64_t min = min_in.value_or(3);
+  if (max_in && min > *max_in) {
+    if (!min_in) {
+      min = *max_in;  // an omitted minimum reverts to its default, capped by the maximum
+    } else {
+      return invalidParameter(fmt::format(
+          "MinExecutionEnvironments ({}) must be less than or equal to MaxExecutionEnvironments "
+          "({}).",
+          min, *max_in));
+    }
+  }
+  if (min == 0 && (!max_in || *max_in != 0)) {
+    return invalidParameter(
+        "MinExecutionEnvironments can be 0 only when MaxExecutionEnvironments is also 0.");
+  }
+  json::object scaling{{"MinExecutionEnvironments", min}};
+  if (max_in) {
+    scaling["MaxExecutionEnvironments"] = *max_in;
+  }
+  return casUpdate(ref.name, [&](FunctionRecord& fn, Txn& txn) -> Result<CasStep> {
+    if (capacityProviderOf(fn.latest).empty()) {
+      return invalidParameter(
+          "Function scaling config is only supported for functions that use a capacity "
+          "provider.");
+    }
+    HEARTH_ASSIGN_OR_RETURN(auto version, loadVersion(ref.name, *q));
+    if (!version) {
+      return functionNotFound(account_, ref.name, *q);
+    }
+    version->scaling = scaling;
+    std::string state = stringMember(version->config, "State");
+    if (min == 0 && scaling.contains("MaxExecutionEnvironments")) {
+      setState(&version->config, "Deactivated",
+               "The function version was deactivated by its scaling config.", "");
+      version->config.erase("StateReasonCode");
+      state = "Deactivated";
+    }
+    txn.expect(keys::functionVersion(ref.name, *q), version->version)
+        .put(keys::functionVersion(ref.name, *q), versionRecordJson(*version));
+    return CasStep{json::object{{"FunctionState", state}}};
+  });
+}
+
+Result<json::object> FunctionRegistry::getScalingConfig(
+    std::string_view function, const std::optional<std::string>& qualifier) {
+  HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
+  std::optional<std::string> q = qualifier ? qualifier : ref.qualifier;
+  if (!q || (*q != kLatestPublished && !isNumericVersion(*q))) {
+    return invalidParameter(
+        "The function scaling config can only be read for $LATEST.PUBLISHED or a published "
+        "version number.");
+  }
+  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
+  HEARTH_ASSIGN_OR_RETURN(auto version, loadVersion(ref.name, *q));
+  if (!version) {
+    return functionNotFound(account_, ref.name, *q);
+  }
+  json::object applied = version->scaling.value_or(json::object{{"MinExecutionEnvironments", 3}});
+  json::object out{{"FunctionArn", account_.qualifiedFunctionArn(ref.name, *q)},
+                   {"AppliedFunctionScalingConfig", applied}};
+  if (version->scaling) {
+    out["RequestedFunctionScalingConfig"] = *version->scaling;
+  }
+  return out;
+}
+
+Status FunctionRegistry::setVersionState(const std::string& function, const std::string& version,
+                                         const std::string& state, const std::string& reason,
+                                         const std::string& reason_code) {
+  // A compare-and-swap on the version record alone: the data plane's state never races the
+  // function's own updates.
+  return retryLostRaces([&]() -> Result<std::optional<json::object>> {
+           HEARTH_ASSIGN_OR_RETURN(auto record, loadVersion(function, version));
+           if (!record || (stringMember(record->config, "State") == state &&
+                           stringMember(record->config, "StateReasonCode") == reason_code)) {
+             return std::optional<json::object>(json::object());  // gone, or already so
+           }
+           setState(&record->config, state, reason, reason_code);
+           if (reason_code.empty()) {
+             record->config.erase("StateReasonCode");
+           }
+           Txn txn;
+           txn.expect(keys::functionVersion(function, version), record->version)
+               .put(keys::functionVersion(function, version), versionRecordJson(*record));
+           std::string cp = capacityProviderOf(record->config);
+           if (!cp.empty()) {
+             txn.put(keys::capacityProviderUse(cp, function, version), state);
+           }
+           return commitUnlessRaced(txn, json::object());
+         })
+      .status();
+}
+
+}  // namespace hearth
