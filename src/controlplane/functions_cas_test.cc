@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <filesystem>
 #include <functional>
+#include <thread>
 
 #include "artifact/code_store.h"
 #include "artifact/encoding.h"
@@ -207,6 +208,51 @@ TEST_F(FunctionsCasTest, ListVersionsReadsOnePageFromTheMarker) {
   EXPECT_EQ(seen.front(), "$LATEST");
   EXPECT_EQ(seen[1], "1");
   EXPECT_EQ(seen.back(), "12");
+}
+
+}  // namespace
+}  // namespace hearth
+
+namespace hearth {
+namespace {
+
+// Clients updating their own functions' code at once, with GC running after each update (as it
+// does): every function must keep its code. Without the grace period, a GC between one request's
+// upload and its commit deleted the other's file.
+TEST_F(FunctionsCasTest, ConcurrentCodeUpdatesNeverLoseTheirCode) {
+  for (int f = 1; f < 4; ++f) {
+    std::string zip = buildZip({{"index.py", "def handler(e, c):\n  return 0\n", false}});
+    ASSERT_TRUE(
+        functions_
+            ->createFunction(json::parse(R"({"FunctionName":"fn)" + std::to_string(f) +
+                                         R"(","Runtime":"python3.13","Handler":"index.handler",
+          "Role":"arn:aws:iam::123456789012:role/r","Code":{"ZipFile":")" +
+                                         base64Encode(zip) + R"("}})")
+                                 .as_object())
+            .isOk());
+  }
+  std::vector<std::thread> clients;
+  for (int f = 0; f < 4; ++f) {
+    clients.emplace_back([&, f] {
+      std::string name = f == 0 ? "fn" : "fn" + std::to_string(f);
+      for (int i = 0; i < 25; ++i) {
+        std::string zip = buildZip(
+            {{"index.py", "def handler(e, c):\n  return " + std::to_string(f * 1000 + i) + "\n",
+              false}});
+        auto updated =
+            functions_->updateFunctionCode(name, json::object{{"ZipFile", base64Encode(zip)}});
+        ASSERT_TRUE(updated.isOk()) << updated.status().toString();
+      }
+    });
+  }
+  for (auto& c : clients) {
+    c.join();
+  }
+  for (const char* name : {"fn", "fn1", "fn2", "fn3"}) {
+    auto fn = functions_->resolveVersion(name, std::string("$LATEST"));
+    ASSERT_TRUE(fn.isOk()) << name;
+    EXPECT_TRUE(code_->contains(fn->code_hex)) << name << " lost its code";
+  }
 }
 
 }  // namespace
