@@ -444,6 +444,12 @@ class AgentImpl final : public Agent {
   }
 
   void launch(std::shared_ptr<ManagedEnvironment> env) {
+    {
+      MutexLock lock(&mu_);
+      if (stopping_) {
+        return;  // the agent is draining: queued launches are dropped
+      }
+    }
     auto code_dir = code_->ensure(env->spec.code_sha256_hex);
     if (!code_dir.isOk()) {
       failLaunch(env, "Runtime.CodeUnavailable", code_dir.status().message());

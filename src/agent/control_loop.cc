@@ -86,7 +86,7 @@ void ControlLoop::run() {
       int status = 0;
       registered = post(*client, "/_hearth/agent/v1/register",
                         protocol::encode(hooks_.registration()), &status);
-      if (status != 0) {
+      if (registered) {
         last_contact = std::chrono::steady_clock::now();
       }
       if (!registered) {
@@ -105,10 +105,8 @@ void ControlLoop::run() {
       std::string body;
       bool delivered =
           post(*client, "/_hearth/agent/v1/heartbeat", protocol::encode(heartbeat), &status, &body);
-      if (status != 0) {
-        last_contact = std::chrono::steady_clock::now();
-      }
       if (delivered) {
+        last_contact = std::chrono::steady_clock::now();
         last_states = states;
         next_heartbeat = std::chrono::steady_clock::now() + options_.heartbeat_interval;
         // EEs the server does not know (a start overtaken by a stop, or a server that did not

@@ -28,7 +28,8 @@ struct ControlLoopOptions {
 // The agent's side of the agent protocol, on a thread of its own: registers, then sends a
 // heartbeat every interval and at once when an EE changes phase (poke()), stops the EEs the
 // server does not know, and ships the log buffer. Re-registers when the server forgot it; marks
-// itself orphaned when the server has not answered for orphan_timeout.
+// itself orphaned when the server has not accepted a registration or heartbeat for
+// orphan_timeout (a server that does not know it, or has another token, counts as gone).
 class ControlLoop {
  public:
   struct Hooks {

@@ -30,7 +30,9 @@ void LogBuffer::ack(const Batch& batch, bool stored) {
   // Evicted while in flight: delivered with the batch (or refused with it), not lost.
   uint64_t evicted = std::min(first_seq_, end) - std::min(first_seq_, batch.first);
   dropped_ -= std::min<int64_t>(dropped_, static_cast<int64_t>(evicted));
-  dropped_ -= std::min(dropped_, batch.dropped);
+  if (stored) {
+    dropped_ -= std::min(dropped_, batch.dropped);  // reported with the batch
+  }
   while (!lines_.empty() && first_seq_ < end) {
     lines_.pop_front();
     ++first_seq_;

@@ -28,7 +28,8 @@ class LogBuffer {
   Batch peek(size_t max) const;
 
   // The server answered for `batch`: stored (its lines leave the buffer and its drops are
-  // reported), or refused as malformed (its lines leave the buffer and count as dropped). Lines
+  // reported), or refused as malformed (its lines leave the buffer and count as dropped, and the
+  // drops it carried are still to be reported). Lines
   // dropped for room while the batch was in flight were in it and are not counted again.
   void ack(const Batch& batch, bool stored);
 

@@ -75,7 +75,12 @@ Result<FunctionRegistry::DeleteOutcome> FunctionRegistry::deleteFunction(
     HEARTH_RETURN_IF_ERROR(deleted.status());
   } else {
     // The function disappears for readers in one transaction (the mark); its versions, aliases
-    // and index entries then go in transactions that each fit an etcd transaction.
+    // and index entries then go in transactions that each fit an etcd transaction. A delete that
+    // was interrupted is finished by the next one.
+    if (auto record = loadFunctionRecord(ref.name); record.isOk() && record->deleting) {
+      HEARTH_RETURN_IF_ERROR(finishDelete(ref.name));
+      return DeleteOutcome{.asynchronous = !capacityProviderOf(record->latest).empty()};
+    }
     auto marked = casUpdate(ref.name, [&](FunctionRecord& fn, Txn&) -> Result<CasStep> {
       cp = capacityProviderOf(fn.latest);
       fn.deleting = true;
@@ -93,11 +98,12 @@ Status FunctionRegistry::finishDelete(std::string_view name) {
   if (!fn.deleting) {
     return Status::ok();
   }
-  std::vector<std::string> prefixes = {keys::aliasPrefix(name)};
+  // Versions before their index entries: a version-state write that races the delete compares on
+  // the version record, so once it is gone nothing recreates an index entry.
+  std::vector<std::string> prefixes = {keys::aliasPrefix(name), keys::functionVersionPrefix(name)};
   if (std::string cp = capacityProviderOf(fn.latest); !cp.empty()) {
     prefixes.push_back(keys::capacityProviderUsePrefix(cp) + std::string(name) + "/");
   }
-  prefixes.push_back(keys::functionVersionPrefix(name));
   for (const auto& prefix : prefixes) {
     for (;;) {
       HEARTH_ASSIGN_OR_RETURN(auto batch, store_->list(prefix, "", kMaxTxnOps));

@@ -90,6 +90,8 @@ Result<std::vector<FunctionRegistry::ManagedVersion>> FunctionRegistry::managedV
     if (!record) {
       continue;
     }
+    mv.state =
+        parseFunctionState(stringMember(record->config, "State")).value_or(FunctionState::kPending);
     mv.config = std::move(record->config);
     mv.scaling = std::move(record->scaling);
     mv.code_hex = std::move(record->code_hex);

@@ -94,7 +94,7 @@ Status validateTags(const std::map<std::string, std::string>& tags) {
 std::string versionRecordJson(const FunctionVersionRecord& v) {
   json::object out{{"config", v.config}, {"code", v.code_hex}};
   if (v.scaling) {
-    out["scaling"] = *v.scaling;
+    out["scaling"] = v.scaling->toJson();
   }
   return json::serialize(out);
 }
@@ -112,7 +112,7 @@ Result<FunctionVersionRecord> parseVersionRecord(const Record& stored) {
   }
   out.code_hex = stringMember(o, "code");
   if (const auto* s = o.if_contains("scaling"); s && s->is_object()) {
-    out.scaling = s->get_object();
+    out.scaling = ScalingConfig::fromJson(s->get_object());
   }
   out.version = stored.version;
   return out;

@@ -23,7 +23,7 @@ Result<json::object> FunctionRegistry::publishLocked(FunctionRecord& fn,
                                                      bool to_latest_published, Txn& txn) {
   std::string cp = capacityProviderOf(fn.latest);
   json::object config = fn.latest;
-  std::optional<json::object> scaling;
+  std::optional<ScalingConfig> scaling;
   std::string version;
   if (to_latest_published) {
     version = std::string(kLatestPublished);
@@ -188,10 +188,7 @@ Result<json::object> FunctionRegistry::putScalingConfig(std::string_view functio
     return invalidParameter(
         "MinExecutionEnvironments can be 0 only when MaxExecutionEnvironments is also 0.");
   }
-  json::object scaling{{"MinExecutionEnvironments", min}};
-  if (max_in) {
-    scaling["MaxExecutionEnvironments"] = *max_in;
-  }
+  ScalingConfig scaling{min, max_in};
   return casUpdate(ref.name, [&](FunctionRecord& fn, Txn& txn) -> Result<CasStep> {
     if (capacityProviderOf(fn.latest).empty()) {
       return invalidParameter(
@@ -204,11 +201,11 @@ Result<json::object> FunctionRegistry::putScalingConfig(std::string_view functio
     }
     version->scaling = scaling;
     std::string state = stringMember(version->config, "State");
-    if (min == 0 && scaling.contains("MaxExecutionEnvironments")) {
-      setState(&version->config, "Deactivated",
+    if (scaling.deactivates()) {
+      setState(&version->config, functionStateName(FunctionState::kDeactivated),
                "The function version was deactivated by its scaling config.", "");
       version->config.erase("StateReasonCode");
-      state = "Deactivated";
+      state = functionStateName(FunctionState::kDeactivated);
     }
     txn.expect(keys::functionVersion(ref.name, *q), version->version)
         .put(keys::functionVersion(ref.name, *q), versionRecordJson(*version));
@@ -230,18 +227,19 @@ Result<json::object> FunctionRegistry::getScalingConfig(
   if (!version) {
     return functionNotFound(account_, ref.name, *q);
   }
-  json::object applied = version->scaling.value_or(json::object{{"MinExecutionEnvironments", 3}});
+  ScalingConfig applied = version->scaling.value_or(ScalingConfig{});
   json::object out{{"FunctionArn", account_.qualifiedFunctionArn(ref.name, *q)},
-                   {"AppliedFunctionScalingConfig", applied}};
+                   {"AppliedFunctionScalingConfig", applied.toJson()}};
   if (version->scaling) {
-    out["RequestedFunctionScalingConfig"] = *version->scaling;
+    out["RequestedFunctionScalingConfig"] = version->scaling->toJson();
   }
   return out;
 }
 
 Status FunctionRegistry::setVersionState(const std::string& function, const std::string& version,
-                                         const std::string& state, const std::string& reason,
+                                         FunctionState new_state, const std::string& reason,
                                          const std::string& reason_code) {
+  std::string_view state = functionStateName(new_state);
   // A compare-and-swap on the version record alone: the data plane's state never races the
   // function's own updates.
   return retryLostRaces([&]() -> Result<std::optional<json::object>> {
@@ -259,7 +257,7 @@ Status FunctionRegistry::setVersionState(const std::string& function, const std:
                .put(keys::functionVersion(function, version), versionRecordJson(*record));
            std::string cp = capacityProviderOf(record->config);
            if (!cp.empty()) {
-             txn.put(keys::capacityProviderUse(cp, function, version), state);
+             txn.put(keys::capacityProviderUse(cp, function, version), std::string(state));
            }
            return commitUnlessRaced(txn, json::object());
          })

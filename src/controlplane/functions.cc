@@ -189,6 +189,9 @@ Result<json::object> FunctionRegistry::createFunction(const json::object& reques
 
   // Nothing is written before every check passed; the code file is removed again if the
   // record cannot be committed and this call created it.
+  if (auto record = loadFunctionRecord(ref.name); record.isOk() && record->deleting) {
+    HEARTH_RETURN_IF_ERROR(finishDelete(ref.name));  // the name is free once that delete is done
+  }
   HEARTH_ASSIGN_OR_RETURN(auto exists, store_->get(keys::function(ref.name)));
   if (exists) {
     return conflict("Function already exist: " + ref.name);

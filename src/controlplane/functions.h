@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "controlplane/capacity_providers.h"
+#include "controlplane/model.h"
 #include "controlplane/names.h"
 #include "store/store.h"
 
@@ -33,10 +34,10 @@ inline constexpr std::string_view kLatestPublished = "$LATEST.PUBLISHED";
 
 // A published version (or $LATEST) as the data plane needs it.
 struct FunctionVersionRecord {
-  boost::json::object config;  // the FunctionConfiguration shape
-  std::string code_hex;        // content address of the deployment zip in the CodeStore
-  std::optional<boost::json::object> scaling;  // requested FunctionScalingConfig
-  int64_t version = 0;                         // store version
+  boost::json::object config;            // the FunctionConfiguration shape
+  std::string code_hex;                  // content address of the deployment zip in the CodeStore
+  std::optional<ScalingConfig> scaling;  // requested FunctionScalingConfig
+  int64_t version = 0;                   // store version
 };
 
 // Functions, versions, aliases, function scaling config and function tags. Requests and
@@ -107,7 +108,8 @@ class FunctionRegistry {
     std::string function;
     std::string version;
     boost::json::object config;
-    std::optional<boost::json::object> scaling;
+    FunctionState state = FunctionState::kPending;
+    std::optional<ScalingConfig> scaling;
     std::string code_hex;
   };
   struct AliasSummary {
@@ -123,7 +125,7 @@ class FunctionRegistry {
   // Sets a published version's State (and StateReason/StateReasonCode; empty = cleared), as the
   // data plane observes it. A no-op when the version no longer exists.
   Status setVersionState(const std::string& function, const std::string& version,
-                         const std::string& state, const std::string& reason,
+                         FunctionState state, const std::string& reason,
                          const std::string& reason_code);
 
   // Finishes deletions a crash interrupted (functions marked as being deleted). Call at start.

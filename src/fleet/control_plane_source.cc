@@ -1,5 +1,6 @@
 #include "fleet/control_plane_source.h"
 
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <cmath>
 #include <map>
@@ -57,17 +58,17 @@ std::vector<std::string> stringsMember(const json::object& o, std::string_view k
   return out;
 }
 
-VersionState parseState(const std::string& state) {
-  if (state == "Active") {
-    return VersionState::kActive;
+VersionState fleetState(FunctionState state) {
+  switch (state) {
+    case FunctionState::kActive:
+      return VersionState::kActive;
+    case FunctionState::kFailed:
+      return VersionState::kFailed;
+    case FunctionState::kPending:
+      return VersionState::kPending;
+    default:
+      return VersionState::kInactive;  // Inactive, Deactivating, Deactivated
   }
-  if (state == "Failed") {
-    return VersionState::kFailed;
-  }
-  if (state == "Pending") {
-    return VersionState::kPending;
-  }
-  return VersionState::kInactive;  // Inactive, Deactivating, Deactivated
 }
 
 constexpr int64_t kMaxInt = 1 << 30;
@@ -94,16 +95,16 @@ Result<DesiredFleet> ControlPlaneSource::read() {
     DesiredVersion d;
     d.key = {mv.function, mv.version};
     d.capacity_provider = mv.capacity_provider;
-    d.state = parseState(stringMember(mv.config, "State"));
+    d.state = fleetState(mv.state);
     d.deployment = {mv.code_hex, stringMember(mv.config, "RevisionId")};
     d.function_arn = stringMember(mv.config, "FunctionArn");
     d.scaling.min_environments = default_min_environments_;
     if (mv.scaling) {
-      d.scaling.min_environments = static_cast<int>(intMember(
-          *mv.scaling, "MinExecutionEnvironments", default_min_environments_, 0, kMaxInt));
-      int64_t max = intMember(*mv.scaling, "MaxExecutionEnvironments", -1, 0, kMaxInt);
-      if (max >= 0) {
-        d.scaling.max_environments = static_cast<int>(max);
+      d.scaling.min_environments =
+          static_cast<int>(std::clamp<int64_t>(mv.scaling->min_environments, 0, kMaxInt));
+      if (mv.scaling->max_environments) {
+        d.scaling.max_environments =
+            static_cast<int>(std::clamp<int64_t>(*mv.scaling->max_environments, 0, kMaxInt));
       }
     }
     const json::object* lmi = nullptr;
@@ -172,10 +173,10 @@ Result<DesiredFleet> ControlPlaneSource::read() {
 }
 
 Status ControlPlaneSource::setVersionState(const SetVersionState& change) {
-  std::string state = change.state == VersionState::kActive    ? "Active"
-                      : change.state == VersionState::kFailed  ? "Failed"
-                      : change.state == VersionState::kPending ? "Pending"
-                                                               : "Inactive";
+  FunctionState state = change.state == VersionState::kActive    ? FunctionState::kActive
+                        : change.state == VersionState::kFailed  ? FunctionState::kFailed
+                        : change.state == VersionState::kPending ? FunctionState::kPending
+                                                                 : FunctionState::kInactive;
   return functions_->setVersionState(change.key.function, change.key.version, state, change.reason,
                                      change.reason_code);
 }

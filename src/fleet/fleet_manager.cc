@@ -108,6 +108,7 @@ bool FleetManager::reconcileOnce(SteadyTime now) {
   state_.apply(plan, now);
   publisher_.publishIfChanged(*desired, state_.snapshot());
   executor_.execute(plan);
+  passes_.fetch_add(1);
   return true;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -63,6 +64,8 @@ class FleetManager {
   void recover();
   // True while an adopted instance has not reported its EEs yet (and has not been lost).
   bool recovering() const { return state_.recovering(); }
+  // Passes completed so far (each publishes the routing table if it changed).
+  uint64_t passes() const { return passes_.load(); }
 
   // Starts the reconcile thread. Tests may instead call reconcileOnce() themselves.
   void start();
@@ -102,6 +105,7 @@ class FleetManager {
   bool stopping_ GUARDED_BY(mu_) = false;
   bool poked_ GUARDED_BY(mu_) = false;
   std::thread thread_;
+  std::atomic<uint64_t> passes_{0};
 };
 
 // Random instance ids (i-…) and EE ids (ee-…).

@@ -64,6 +64,9 @@ void FleetState::apply(const FleetPlan& plan, SteadyTime now) {
 void FleetState::adopt(const std::vector<ObservedInstance>& instances, SteadyTime now) {
   MutexLock lock(&mu_);
   for (ObservedInstance instance : instances) {
+    if (exited_unknown_.contains(instance.id)) {
+      continue;
+    }
     instance.state = InstanceState::kRunning;
     instance.adopting = true;
     instance.launched_at = now;
@@ -194,6 +197,9 @@ void FleetState::onInstanceExit(const std::string& instance_id) {
     MutexLock lock(&mu_);
     auto it = fleet_.instances.find(instance_id);
     if (it == fleet_.instances.end()) {
+      if (exited_unknown_.size() < 4096) {
+        exited_unknown_.insert(instance_id);
+      }
       return;
     }
     it->second.state = InstanceState::kTerminated;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 
 #include "common/result.h"
@@ -60,6 +61,9 @@ class FleetState {
   std::function<void()> on_change_;
   mutable Mutex mu_;
   ObservedFleet fleet_ GUARDED_BY(mu_);
+  // Exits of instances not (yet) known: an adopted instance that exited before adoption is not
+  // adopted. Bounded.
+  std::set<std::string> exited_unknown_ GUARDED_BY(mu_);
 };
 
 }  // namespace hearth

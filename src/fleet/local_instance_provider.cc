@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -145,6 +146,10 @@ Status LocalInstanceProvider::launch(const InstanceLaunch& launch) {
   envp.push_back(nullptr);
   std::string log_path = (work_dir / "agent.log").string();
   std::string dir = work_dir.string();
+  struct rlimit files {};
+  int max_fd = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY
+                   ? static_cast<int>(std::min<rlim_t>(files.rlim_cur, 1 << 20))
+                   : 1 << 16;
 
   int pid = ::fork();
   if (pid < 0) {
@@ -158,7 +163,11 @@ Status LocalInstanceProvider::launch(const InstanceLaunch& launch) {
         ::dup2(log_fd, 2) < 0 || ::chdir(dir.c_str()) != 0) {
       ::_exit(127);
     }
-    ::syscall(SYS_close_range, 3U, ~0U, 0U);
+    if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+      for (int fd = 3; fd < max_fd; ++fd) {  // kernels before 5.9
+        ::close(fd);
+      }
+    }
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -179,6 +188,9 @@ void LocalInstanceProvider::terminate(const std::string& instance_id) {
   auto it = agents_.find(instance_id);
   if (it == agents_.end() || it->second.terminating) {
     return;
+  }
+  if (!it->second.child && !isAgentOf(it->second.pid, instance_id)) {
+    return;  // exited, and the pid may already belong to another process
   }
   ::kill(it->second.pid, SIGTERM);
   it->second.terminating = true;
@@ -255,7 +267,8 @@ void LocalInstanceProvider::monitor() {
             code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
           }
         } else {
-          gone = !isAlive(agent.pid);
+          // Not our child: gone when the pid is, or when it names another process now.
+          gone = !isAlive(agent.pid) || !isAgentOf(agent.pid, it->first);
         }
         if (gone) {
           exited.emplace_back(it->first, code);

@@ -218,7 +218,12 @@ class ServerImpl final : public Server {
     while (fleet_->recovering() && std::chrono::steady_clock::now() < recovery_deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    // Ready once a pass that began after recovery has published the adopted EEs' routes.
+    uint64_t after = fleet_->passes() + 1;
     fleet_->poke();
+    while (fleet_->passes() <= after && std::chrono::steady_clock::now() < recovery_deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     api_->setReady(true);
     spdlog::info("hearth serving the Lambda API at {} (data dir {})", endpoint_, options_.data_dir);
     return Status::ok();
