@@ -10,14 +10,8 @@ namespace hearth {
 
 namespace {
 
-std::mt19937_64& rng() {
-  thread_local std::mt19937_64 engine{std::random_device{}()};
-  return engine;
-}
-
-int64_t epochMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+int64_t epochMs(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.wallNow().time_since_epoch())
       .count();
 }
 
@@ -70,11 +64,13 @@ struct Router::Attempt {
 };
 
 Router::Router(RouterOptions options, AsyncHttpClient* client, EventLoop* loop,
-               std::string agent_token)
+               std::string agent_token, const Clock* clock, RandomSource* random)
     : options_(options),
       client_(client),
       loop_(loop),
       agent_token_(std::move(agent_token)),
+      clock_(clock != nullptr ? clock : &real_clock_),
+      random_(random != nullptr ? random : &system_random_),
       table_(std::make_shared<const RoutingTable>()) {}
 
 void Router::publish(RoutingTable table) {
@@ -131,9 +127,8 @@ RouteSlotPtr Router::pick(const VersionRoute& route, const std::vector<std::stri
   };
   // Power of two choices: the less loaded of two random EEs.
   if (slots.size() >= 2) {
-    std::uniform_int_distribution<size_t> dist(0, slots.size() - 1);
-    size_t a = dist(rng());
-    size_t b = dist(rng());
+    size_t a = random_->index(slots.size());
+    size_t b = random_->index(slots.size());
     if (a == b) {
       b = (a + 1) % slots.size();
     }
@@ -147,7 +142,7 @@ RouteSlotPtr Router::pick(const VersionRoute& route, const std::vector<std::stri
     }
   }
   // Both were full: any EE with a free slot, from a random start.
-  size_t start = std::uniform_int_distribution<size_t>(0, slots.size() - 1)(rng());
+  size_t start = random_->index(slots.size());
   for (size_t i = 0; i < slots.size(); ++i) {
     const RouteSlotPtr& slot = slots[(start + i) % slots.size()];
     if (!excluded(slot) && slot->tryReserve()) {
@@ -172,7 +167,7 @@ void Router::invoke(RouterInvoke request, RouterCallback done) {
     version = function.managed ? "$LATEST.PUBLISHED" : "$LATEST";
   } else if (auto alias = function.aliases.find(*request.qualifier);
              alias != function.aliases.end()) {
-    version = pickAliasVersion(alias->second, std::uniform_real_distribution<double>(0, 1)(rng()));
+    version = pickAliasVersion(alias->second, random_->uniform());
   } else {
     version = *request.qualifier;
   }
@@ -191,7 +186,7 @@ void Router::invoke(RouterInvoke request, RouterCallback done) {
   attempt->key = route->second.function_name + '\0' + version;
   attempt->invoked_arn =
       invokedFunctionArn(route->second.function_arn, version, attempt->request.qualifier);
-  attempt->wait_deadline = std::chrono::steady_clock::now() + options_.max_queue_wait;
+  attempt->wait_deadline = clock_->steadyNow() + options_.max_queue_wait;
   dispatch(attempt);
 }
 
@@ -212,7 +207,7 @@ void Router::dispatch(std::shared_ptr<Attempt> attempt) {
     send(attempt, slot);
     return;
   }
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_->steadyNow();
   auto queue = queueFor(attempt->key);
   {
     MutexLock lock(&queue->mu);
@@ -280,7 +275,7 @@ void Router::send(std::shared_ptr<Attempt> attempt, RouteSlotPtr slot) {
   request.headers.emplace_back(std::string(protocol::kTokenHeader), agent_token_);
   protocol::InvokeHeaders invoke;
   invoke.request_id = attempt->request.request_id;
-  invoke.deadline_epoch_ms = epochMs() + int64_t{route.timeout_seconds} * 1000;
+  invoke.deadline_epoch_ms = epochMs(*clock_) + int64_t{route.timeout_seconds} * 1000;
   invoke.invoked_function_arn = attempt->invoked_arn;
   invoke.content_type = attempt->request.content_type;
   invoke.client_context = attempt->request.client_context;

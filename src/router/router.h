@@ -11,6 +11,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/clock.h"
+#include "common/random.h"
 #include "common/result.h"
 #include "common/thread_annotations.h"
 #include "protocol/invoke_protocol.h"
@@ -60,10 +62,12 @@ using RouterCallback = std::function<void(RouterResult)>;
 // (power of two choices on outstanding invocations), forwards over pooled keep-alive connections
 // to the EE's agent, and retries another EE when an agent refuses. When every EE is full it
 // waits at most max_queue_wait, then throttles: never an unbounded queue.
-// Thread-safe. *client and *loop must outlive the router.
+// Thread-safe. *client, *loop, *clock and *random must outlive the router; with no clock or
+// random source given it uses the real ones.
 class Router {
  public:
-  Router(RouterOptions options, AsyncHttpClient* client, EventLoop* loop, std::string agent_token);
+  Router(RouterOptions options, AsyncHttpClient* client, EventLoop* loop, std::string agent_token,
+         const Clock* clock = nullptr, RandomSource* random = nullptr);
 
   // Swaps in a new routing table. Slots are matched by environment id so in-flight counts carry
   // over. Thread-safe.
@@ -94,6 +98,10 @@ class Router {
   AsyncHttpClient* client_;
   EventLoop* loop_;
   std::string agent_token_;
+  RealClock real_clock_;
+  SystemRandom system_random_;
+  const Clock* clock_;
+  RandomSource* random_;
   RoutingTablePtr table_;
   Mutex mu_;
   std::unordered_map<std::string, std::weak_ptr<RouteSlot>> slots_ GUARDED_BY(mu_);
