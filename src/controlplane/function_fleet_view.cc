@@ -93,7 +93,7 @@ Result<std::vector<FunctionRegistry::ManagedVersion>> FunctionRegistry::managedV
     mv.state =
         parseFunctionState(stringMember(record->config, "State")).value_or(FunctionState::kPending);
     mv.config = std::move(record->config);
-    mv.scaling = std::move(record->scaling);
+    mv.scaling = record->scaling;
     mv.code_hex = std::move(record->code_hex);
     out.push_back(std::move(mv));
   }

@@ -175,8 +175,11 @@ Status LocalInstanceProvider::launch(const InstanceLaunch& launch) {
     ::_exit(127);
   }
   {
-    std::ofstream record(work_dir / kRecordName);
-    record << recordText(launch, pid);
+    // Written whole or not at all: a restarted server reads it to find the agent again.
+    fs::path temp = work_dir / (std::string(kRecordName) + ".tmp");
+    std::ofstream(temp) << recordText(launch, pid);
+    std::error_code renamed;
+    fs::rename(temp, work_dir / kRecordName, renamed);
   }
   MutexLock lock(&mu_);
   agents_[launch.instance_id] = Agent{pid, /*child=*/true};
