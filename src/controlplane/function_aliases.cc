@@ -20,9 +20,9 @@ using namespace functions_internal;  // NOLINT(google-build-using-namespace)
 
 namespace {
 
-Result<json::object> parseRoutingConfig(const json::object& request) {
+Result<std::map<std::string, double>> parseRoutingConfig(const json::object& request) {
   HEARTH_ASSIGN_OR_RETURN(const json::object* routing, readObject(request, "RoutingConfig"));
-  json::object weights;
+  std::map<std::string, double> weights;
   if (routing != nullptr) {
     HEARTH_ASSIGN_OR_RETURN(const json::object* in,
                             readObject(*routing, "AdditionalVersionWeights"));
@@ -33,8 +33,9 @@ Result<json::object> parseRoutingConfig(const json::object& request) {
                         "Could not parse request body into json: version weights must be "
                         "numbers");
         }
-        double w = weight.is_double() ? weight.get_double()
-                                      : static_cast<double>(weight.to_number<int64_t>());
+        double w = weight.is_double()  ? weight.get_double()
+                   : weight.is_int64() ? static_cast<double>(weight.get_int64())
+                                       : static_cast<double>(weight.get_uint64());
         if (w < 0.0 || w > 1.0) {
           return validationError(fmt::format("{}", w), "routingConfig.additionalVersionWeights",
                                  "Map value must satisfy constraint: [Member must have value "
@@ -46,7 +47,7 @@ Result<json::object> parseRoutingConfig(const json::object& request) {
                                  "Map keys must satisfy constraint: [Member must satisfy regular "
                                  "expression pattern: [0-9]+]");
         }
-        weights[version] = w;
+        weights[std::string(version)] = w;
       }
     }
   }
@@ -57,6 +58,16 @@ Result<json::object> parseRoutingConfig(const json::object& request) {
 }
 
 }  // namespace
+
+Result<AliasRecord> functions_internal::parseAlias(const Record& stored) {
+  boost::system::error_code ec;
+  json::value value = json::parse(stored.value, ec);
+  auto alias = ec ? std::nullopt : AliasRecord::fromJson(value);
+  if (!alias) {
+    return internalError("corrupt alias record " + stored.key);
+  }
+  return std::move(*alias);
+}
 
 Result<json::object> FunctionRegistry::createAlias(std::string_view function,
                                                    const json::object& request) {
@@ -78,7 +89,7 @@ Result<json::object> FunctionRegistry::createAlias(std::string_view function,
   if (description && description->size() > 256) {
     return lengthError(*description, "description", 0, 256);
   }
-  HEARTH_ASSIGN_OR_RETURN(json::object weights, parseRoutingConfig(request));
+  HEARTH_ASSIGN_OR_RETURN(auto weights, parseRoutingConfig(request));
   return casUpdate(ref.name, [&](FunctionRecord& fn, Txn& txn) -> Result<CasStep> {
     if (*version != kLatest) {
       HEARTH_ASSIGN_OR_RETURN(auto target, loadVersion(ref.name, *version));
@@ -102,17 +113,13 @@ Result<json::object> FunctionRegistry::createAlias(std::string_view function,
       return conflict(
           fmt::format("Alias already exists: {}", account_.qualifiedFunctionArn(ref.name, *name)));
     }
-    json::object alias{{"AliasArn", account_.qualifiedFunctionArn(ref.name, *name)},
-                       {"Name", *name},
-                       {"FunctionVersion", *version},
-                       {"Description", description.value_or("")},
-                       {"RevisionId", newUuid()}};
-    if (!weights.empty()) {
-      alias["RoutingConfig"] = json::object{{"AdditionalVersionWeights", weights}};
-    }
+    AliasRecord alias{*name,     account_.qualifiedFunctionArn(ref.name, *name),
+                      *version,  description.value_or(""),
+                      newUuid(), weights};
+    json::object shape = alias.toJson();
     txn.expect(keys::alias(ref.name, *name), 0)
-        .put(keys::alias(ref.name, *name), json::serialize(alias));
-    return CasStep{std::move(alias)};
+        .put(keys::alias(ref.name, *name), json::serialize(shape));
+    return CasStep{std::move(shape)};
   });
 }
 
@@ -124,12 +131,8 @@ Result<json::object> FunctionRegistry::getAlias(std::string_view function, std::
     return Status(StatusCode::kNotFound,
                   "Alias not found: " + account_.qualifiedFunctionArn(ref.name, alias));
   }
-  boost::system::error_code ec;
-  json::value value = json::parse(stored->value, ec);
-  if (ec || !value.is_object()) {
-    return internalError("corrupt alias record");
-  }
-  return std::move(value.get_object());
+  HEARTH_ASSIGN_OR_RETURN(AliasRecord record, parseAlias(*stored));
+  return record.toJson();
 }
 
 Result<json::object> FunctionRegistry::updateAlias(std::string_view function,
@@ -140,13 +143,18 @@ Result<json::object> FunctionRegistry::updateAlias(std::string_view function,
   HEARTH_ASSIGN_OR_RETURN(auto description, readString(request, "Description"));
   HEARTH_ASSIGN_OR_RETURN(auto revision, readString(request, "RevisionId"));
   HEARTH_ASSIGN_OR_RETURN(const json::object* routing, readObject(request, "RoutingConfig"));
-  HEARTH_ASSIGN_OR_RETURN(json::object weights, parseRoutingConfig(request));
+  HEARTH_ASSIGN_OR_RETURN(auto weights, parseRoutingConfig(request));
   if (description && description->size() > 256) {
     return lengthError(*description, "description", 0, 256);
   }
   return casUpdate(ref.name, [&](FunctionRecord&, Txn& txn) -> Result<CasStep> {
-    HEARTH_ASSIGN_OR_RETURN(json::object alias, getAlias(function, alias_name));
-    if (revision && *revision != stringMember(alias, "RevisionId")) {
+    HEARTH_ASSIGN_OR_RETURN(auto stored, store_->get(keys::alias(ref.name, alias_name)));
+    if (!stored) {
+      return Status(StatusCode::kNotFound,
+                    "Alias not found: " + account_.qualifiedFunctionArn(ref.name, alias_name));
+    }
+    HEARTH_ASSIGN_OR_RETURN(AliasRecord alias, parseAlias(*stored));
+    if (revision && *revision != alias.revision_id) {
       return revisionMismatch();
     }
     if (version) {
@@ -156,10 +164,10 @@ Result<json::object> FunctionRegistry::updateAlias(std::string_view function,
           return functionNotFound(account_, ref.name, *version);
         }
       }
-      alias["FunctionVersion"] = *version;
+      alias.function_version = *version;
     }
     if (description) {
-      alias["Description"] = *description;
+      alias.description = *description;
     }
     if (routing != nullptr) {
       for (const auto& [v, w] : weights) {
@@ -167,21 +175,18 @@ Result<json::object> FunctionRegistry::updateAlias(std::string_view function,
         if (!extra) {
           return functionNotFound(account_, ref.name, v);
         }
-        if (std::string_view(v) == stringMember(alias, "FunctionVersion")) {
+        if (v == alias.function_version) {
           return invalidParameter(
               "Invalid function version in the routing config: the additional version must "
               "differ from the alias's primary version.");
         }
       }
-      if (weights.empty()) {
-        alias.erase("RoutingConfig");
-      } else {
-        alias["RoutingConfig"] = json::object{{"AdditionalVersionWeights", weights}};
-      }
+      alias.additional_weights = weights;
     }
-    alias["RevisionId"] = newUuid();
-    txn.put(keys::alias(ref.name, alias_name), json::serialize(alias));
-    return CasStep{std::move(alias)};
+    alias.revision_id = newUuid();
+    json::object shape = alias.toJson();
+    txn.put(keys::alias(ref.name, alias_name), json::serialize(shape));
+    return CasStep{std::move(shape)};
   });
 }
 
@@ -214,22 +219,20 @@ Result<json::object> FunctionRegistry::listAliases(
   bool corrupt = false;
   HEARTH_RETURN_IF_ERROR(
       scanPrefix(*store_, prefix, marker ? prefix + *marker : "", [&](const Record& record) {
-        boost::system::error_code ec;
-        json::value value = json::parse(record.value, ec);
-        if (ec || !value.is_object()) {
+        auto alias = parseAlias(record);
+        if (!alias.isOk()) {
           corrupt = true;
           return false;
         }
-        if (function_version &&
-            stringMember(value.get_object(), "FunctionVersion") != *function_version) {
+        if (function_version && alias->function_version != *function_version) {
           return true;
         }
         if (static_cast<int64_t>(aliases.size()) == limit) {
           next = last;
           return false;
         }
-        last = stringMember(value.get_object(), "Name");
-        aliases.push_back(std::move(value));
+        last = alias->name;
+        aliases.push_back(alias->toJson());
         return true;
       }));
   if (corrupt) {

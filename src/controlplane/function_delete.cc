@@ -40,20 +40,8 @@ Result<FunctionRegistry::DeleteOutcome> FunctionRegistry::deleteFunction(
       std::vector<std::string> users;
       HEARTH_RETURN_IF_ERROR(
           scanPrefix(*store_, keys::aliasPrefix(ref.name), "", [&](const Record& stored) {
-            boost::system::error_code ec;
-            json::value a = json::parse(stored.value, ec);
-            if (!ec && a.is_object()) {
-              const auto& obj = a.get_object();
-              bool uses = stringMember(obj, "FunctionVersion") == *q;
-              if (const auto* rc = obj.if_contains("RoutingConfig"); rc && rc->is_object()) {
-                if (const auto* w = rc->get_object().if_contains("AdditionalVersionWeights");
-                    w && w->is_object() && w->get_object().contains(*q)) {
-                  uses = true;
-                }
-              }
-              if (uses) {
-                users.push_back(stringMember(obj, "Name"));
-              }
+            if (auto alias = parseAlias(stored); alias.isOk() && alias->uses(*q)) {
+              users.push_back(alias->name);
             }
             return true;
           }));

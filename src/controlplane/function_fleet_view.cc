@@ -108,26 +108,18 @@ Result<std::vector<FunctionRegistry::AliasSummary>> FunctionRegistry::allAliases
     return true;
   }));
   for (const auto& record : records) {
-    boost::system::error_code ec;
-    json::value value = json::parse(record.value, ec);
-    if (ec || !value.is_object()) {
+    auto parsed = parseAlias(record);
+    if (!parsed.isOk()) {
       continue;
     }
-    const auto& o = value.get_object();
     AliasSummary alias;
     std::string_view rest = std::string_view(record.key).substr(3);
     alias.function = std::string(rest.substr(0, rest.find('/')));
-    alias.name = stringMember(o, "Name");
-    alias.version = stringMember(o, "FunctionVersion");
-    if (const auto* rc = o.if_contains("RoutingConfig"); rc && rc->is_object()) {
-      if (const auto* w = rc->get_object().if_contains("AdditionalVersionWeights");
-          w && w->is_object() && !w->get_object().empty()) {
-        const auto& [v, weight] = *w->get_object().begin();
-        alias.additional_version = std::string(v);
-        alias.additional_weight = weight.is_double()
-                                      ? weight.get_double()
-                                      : static_cast<double>(weight.to_number<int64_t>());
-      }
+    alias.name = parsed->name;
+    alias.version = parsed->function_version;
+    if (!parsed->additional_weights.empty()) {
+      alias.additional_version = parsed->additional_weights.begin()->first;
+      alias.additional_weight = parsed->additional_weights.begin()->second;
     }
     out.push_back(std::move(alias));
   }

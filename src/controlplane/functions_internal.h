@@ -43,6 +43,8 @@ void setState(boost::json::object* config, std::string_view state, std::string_v
               std::string_view reason_code);
 void setUpdated(boost::json::object* config, const Clock& clock);
 Result<StoredCode> storeZip(CodeStore* code, const std::string& base64);
+// The alias in a stored fa/<function>/<alias> record.
+Result<AliasRecord> parseAlias(const Record& stored);
 
 }  // namespace hearth::functions_internal
 

@@ -24,5 +24,17 @@ TEST(ScalingConfig, RoundTripsAndKnowsDeactivation) {
   EXPECT_FALSE((ScalingConfig{0, std::nullopt}).deactivates());
 }
 
+TEST(AliasRecord, RoundTripsAndKnowsWhichVersionsItUses) {
+  AliasRecord alias{"live",       "arn:aws:lambda:us-east-1:1:function:fn:live", "1", "d", "rev",
+                    {{"2", 0.25}}};
+  EXPECT_EQ(AliasRecord::fromJson(alias.toJson()), alias);
+  EXPECT_TRUE(alias.uses("1"));
+  EXPECT_TRUE(alias.uses("2"));
+  EXPECT_FALSE(alias.uses("3"));
+  AliasRecord plain{"p", "arn", "4", "", "r", {}};
+  EXPECT_FALSE(plain.toJson().contains("RoutingConfig"));
+  EXPECT_EQ(AliasRecord::fromJson(boost::json::value(3)), std::nullopt);
+}
+
 }  // namespace
 }  // namespace hearth
