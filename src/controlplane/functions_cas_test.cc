@@ -257,3 +257,19 @@ TEST_F(FunctionsCasTest, ConcurrentCodeUpdatesNeverLoseTheirCode) {
 
 }  // namespace
 }  // namespace hearth
+
+namespace hearth {
+namespace {
+
+TEST_F(FunctionsCasTest, AnAliasWeightBeyondInt64IsAValidationErrorNotAThrow) {
+  ASSERT_TRUE(functions_->publishVersion("fn", json::object{}).isOk());
+  auto request = json::parse(R"({"Name":"big","FunctionVersion":"1",
+      "RoutingConfig":{"AdditionalVersionWeights":{"1":9223372036854775808}}})")
+                     .as_object();
+  auto created = functions_->createAlias("fn", request);
+  ASSERT_FALSE(created.isOk());
+  EXPECT_EQ(created.status().code(), StatusCode::kValidation) << created.status().toString();
+}
+
+}  // namespace
+}  // namespace hearth
