@@ -152,17 +152,18 @@ class FleetManagerTest : public ::testing::Test {
     desired_.fleet.versions.push_back(d);
   }
 
-  std::unique_ptr<FleetManager> make() {
+  std::unique_ptr<FleetManager> make(FakeInstances* instances = nullptr,
+                                     FleetOptions options = {}) {
     FleetDeps deps;
     deps.desired = &desired_;
     deps.versions = &desired_;
-    deps.instances = &instances_;
+    deps.instances = instances != nullptr ? instances : &instances_;
     deps.agents = &recorder_;
     deps.routes = &recorder_;
     deps.policy = &policy_;
     deps.clock = &clock_;
     deps.agent_token = "token";
-    return std::make_unique<FleetManager>(FleetOptions{}, catalog_, deps);
+    return std::make_unique<FleetManager>(options, catalog_, deps);
   }
 
   HttpResponse agent(FleetManager& fleet, std::string path, std::string body) {
@@ -354,18 +355,9 @@ TEST_F(FleetManagerTest, ShutdownWhileAgentsExitAndLaunchesRunNeverHangs) {
   for (int round = 0; round < 200; ++round) {
     FakeInstances instances;
     instances.exit_at_once = true;
-    FleetDeps deps;
-    deps.desired = &desired_;
-    deps.versions = &desired_;
-    deps.instances = &instances;
-    deps.agents = &recorder_;
-    deps.routes = &recorder_;
-    deps.policy = &policy_;
-    deps.clock = &clock_;
-    deps.agent_token = "token";
     FleetOptions options;
     options.reconcile_interval = 1ms;
-    auto fleet = std::make_unique<FleetManager>(options, catalog_, deps);
+    auto fleet = make(&instances, options);
     FleetManager* raw = fleet.get();
     instances.on_exit = [raw](const std::string& id, int code) { raw->onInstanceExit(id, code); };
     fleet->start();
