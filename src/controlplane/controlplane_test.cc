@@ -213,6 +213,7 @@ TEST_F(ControlPlaneTest, PublishVersionsAliasesAndScalingConfig) {
   ASSERT_TRUE(deleted.isOk());
   EXPECT_TRUE(deleted->asynchronous);  // a capacity-provider function: AWS answers 202
   EXPECT_TRUE(providers_->remove("pool").isOk());
+  ASSERT_TRUE(functions_->collectGarbageCode().isOk());
   EXPECT_TRUE(code_->listHex().empty());
 }
 

@@ -77,7 +77,6 @@ Result<FunctionRegistry::DeleteOutcome> FunctionRegistry::deleteFunction(
     HEARTH_RETURN_IF_ERROR(marked.status());
     HEARTH_RETURN_IF_ERROR(finishDelete(ref.name));
   }
-  collectGarbageCode().permitUnchecked();
   return DeleteOutcome{.asynchronous = !cp.empty()};
 }
 

@@ -464,8 +464,8 @@ Result<json::object> FunctionRegistry::updateFunctionCode(std::string_view funct
     }
     return step;
   });
-  // The code this call stored is referenced now, or collected (after the grace period) if not.
-  collectGarbageCode().permitUnchecked();
+  // The code this call stored is referenced now, or collected in the background (after the
+  // grace period) if not.
   return result;
 }
 

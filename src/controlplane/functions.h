@@ -133,7 +133,8 @@ class FunctionRegistry {
 
   // Removes stored code that no function or version references and that nobody stored within
   // the grace period (a request stores its code before it commits the reference). Safe to call
-  // at any time, from any thread.
+  // at any time, from any thread; the server calls it in the background (it reads every
+  // function and version record).
   Status collectGarbageCode();
   // REQUIRES: called before the registry is shared between threads.
   void setCodeGcGrace(std::chrono::seconds grace) { code_gc_grace_ = grace; }

@@ -2,6 +2,7 @@
 // count what each transaction holds, and fail commits on purpose.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json/parse.hpp>
 #include <filesystem>
 #include <functional>
@@ -216,9 +217,9 @@ TEST_F(FunctionsCasTest, ListVersionsReadsOnePageFromTheMarker) {
 namespace hearth {
 namespace {
 
-// Clients updating their own functions' code at once, with GC running after each update (as it
-// does): every function must keep its code. Without the grace period, a GC between one request's
-// upload and its commit deleted the other's file.
+// Clients updating their own functions' code at once, with the collector running all the
+// while: every function must keep its code. Without the grace period, a collection between a
+// request's upload and its commit deleted its file.
 TEST_F(FunctionsCasTest, ConcurrentCodeUpdatesNeverLoseTheirCode) {
   for (int f = 1; f < 4; ++f) {
     std::string zip = buildZip({{"index.py", "def handler(e, c):\n  return 0\n", false}});
@@ -231,6 +232,12 @@ TEST_F(FunctionsCasTest, ConcurrentCodeUpdatesNeverLoseTheirCode) {
                                  .as_object())
             .isOk());
   }
+  std::atomic<bool> done{false};
+  std::thread collector([&] {
+    while (!done.load()) {
+      ASSERT_TRUE(functions_->collectGarbageCode().isOk());
+    }
+  });
   std::vector<std::thread> clients;
   for (int f = 0; f < 4; ++f) {
     clients.emplace_back([&, f] {
@@ -248,6 +255,8 @@ TEST_F(FunctionsCasTest, ConcurrentCodeUpdatesNeverLoseTheirCode) {
   for (auto& c : clients) {
     c.join();
   }
+  done = true;
+  collector.join();
   for (const char* name : {"fn", "fn1", "fn2", "fn3"}) {
     auto fn = functions_->resolveVersion(name, std::string("$LATEST"));
     ASSERT_TRUE(fn.isOk()) << name;

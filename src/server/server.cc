@@ -49,6 +49,9 @@ std::string executableDir() {
 
 namespace {
 
+// How often stored code nobody references is collected (in the background).
+constexpr std::chrono::seconds kCodeGcInterval{60};
+
 // How long a starting server waits for adopted agents to report before it is ready anyway.
 constexpr std::chrono::milliseconds kRecoveryWait{3500};
 
@@ -273,12 +276,19 @@ class ServerImpl final : public Server {
   // Background control loop: moves new capacity providers to Active. Later issues add fleet
   // and scaling work here.
   void reconcileLoop() {
+    auto next_gc = std::chrono::steady_clock::now() + kCodeGcInterval;
     std::unique_lock lock(mu_);
     while (!stopping_) {
       lock.unlock();
       Status status = providers_->activatePending();
       if (!status.isOk()) {
         spdlog::warn("reconcile: {}", status.toString());
+      }
+      if (std::chrono::steady_clock::now() >= next_gc) {
+        next_gc = std::chrono::steady_clock::now() + kCodeGcInterval;
+        if (Status gc = functions_->collectGarbageCode(); !gc.isOk()) {
+          spdlog::warn("code gc: {}", gc.toString());
+        }
       }
       lock.lock();
       cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_; });
