@@ -380,10 +380,15 @@ Result<json::object> FunctionRegistry::listFunctions(
       if (config == nullptr || !config->is_object()) {
         continue;
       }
-      // A function being deleted is gone, with its versions.
+      // A function being deleted is gone, with its versions. A function record says so itself;
+      // a version is looked up through its function (once per function).
       std::string name = stringMember(config->get_object(), "FunctionName");
       auto known = deleting.find(name);
-      if (known == deleting.end()) {
+      if (known == deleting.end() && is_function) {
+        const json::value* mark = value.get_object().if_contains("deleting");
+        known =
+            deleting.emplace(name, mark != nullptr && mark->is_bool() && mark->get_bool()).first;
+      } else if (known == deleting.end()) {
         auto record = loadFunctionRecord(name);
         known = deleting.emplace(name, !record.isOk() || record->deleting).first;
       }

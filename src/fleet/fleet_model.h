@@ -113,7 +113,6 @@ struct ObservedEnvironment {
   PlacedState state = PlacedState::kAssigned;
   std::string error_type;
   std::string error_message;
-  SteadyTime created_at{};
   SteadyTime sent_at{};
   SteadyTime drain_deadline{};
   std::chrono::seconds init_timeout{130};

@@ -36,7 +36,6 @@ ObservedEnvironment adoptedEnvironment(const ObservedInstance& instance,
       env.state = PlacedState::kStarting;
       break;
   }
-  env.created_at = now;
   env.sent_at = now;
   env.init_timeout = std::max(std::chrono::seconds(130), std::chrono::seconds(id.timeout_seconds));
   return env;

@@ -337,7 +337,6 @@ class Planner {
       env.memory_mib = d.size.memory_mib;
       env.max_concurrency = d.max_concurrency;
       env.timeout_seconds = d.timeout_seconds;
-      env.created_at = in_.now;
       env.init_timeout =
           std::max(in_.options.min_init_timeout, std::chrono::seconds(d.timeout_seconds));
       emit(PlaceEnvironment{std::move(env)});
