@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -117,9 +118,12 @@ std::string ExecutionEnvironment::platformRecord(std::string_view type,
 std::string ExecutionEnvironment::reportRecordLocked(const std::string& request_id,
                                                      double duration_ms, std::string_view status,
                                                      std::string_view error_type) {
+  // The report prints the duration to the microsecond; the billed figure rounds that printed
+  // value up, so a reader can always derive one from the other.
+  const int64_t duration_us = std::llround(std::max(duration_ms, 0.0) * 1000.0);
   std::string metrics = fmt::format(
-      R"("durationMs":{:.3f},"billedDurationMs":{},"memorySizeMB":{},"maxMemoryUsedMB":{})",
-      duration_ms, static_cast<int64_t>(std::ceil(duration_ms)), identity_.memory_mb,
+      R"("durationMs":{}.{:03},"billedDurationMs":{},"memorySizeMB":{},"maxMemoryUsedMB":{})",
+      duration_us / 1000, duration_us % 1000, (duration_us + 999) / 1000, identity_.memory_mb,
       max_memory_bytes_ / (1024 * 1024));
   if (!init_duration_reported_ && init_duration_ms_ > 0) {
     init_duration_reported_ = true;

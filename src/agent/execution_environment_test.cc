@@ -200,6 +200,31 @@ TEST_F(ExecutionEnvironmentTest, PressureRefusesNewWorkButNeverStarvesAnIdleEnvi
   EXPECT_FALSE(*third);
 }
 
+TEST_F(ExecutionEnvironmentTest, BilledDurationRoundsUpThePrintedDuration) {
+  auto ee = make(1);
+  auto poll = next(*ee);
+  auto first = invoke(*ee, "req-a");
+  ASSERT_TRUE(*poll);
+  clock_.advance(std::chrono::microseconds(1000) + std::chrono::nanoseconds(400));
+  post(*ee, "invocation/req-a/response", "{}");
+  auto poll2 = next(*ee);
+  auto second = invoke(*ee, "req-b");
+  ASSERT_TRUE(*poll2);
+  clock_.advance(std::chrono::microseconds(1000) + std::chrono::nanoseconds(600));
+  post(*ee, "invocation/req-b/response", "{}");
+  std::vector<std::string> reports;
+  for (const auto& line : logs_) {
+    if (line.find("\"platform.report\"") != std::string::npos) {
+      reports.push_back(line);
+    }
+  }
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_NE(reports[0].find(R"("durationMs":1.000,"billedDurationMs":1,)"), std::string::npos)
+      << reports[0];
+  EXPECT_NE(reports[1].find(R"("durationMs":1.001,"billedDurationMs":2,)"), std::string::npos)
+      << reports[1];
+}
+
 TEST_F(ExecutionEnvironmentTest, ReportsCarryAwsMetricsAndTheFirstCarriesInitDuration) {
   auto ee = make(2);
   clock_.advance(std::chrono::milliseconds(250));  // init takes 250 ms
