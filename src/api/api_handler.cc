@@ -458,12 +458,12 @@ HttpResponse ApiHandler::invoke(const HttpRequest& request, const std::string& f
       return renderAwsError(payload, id);
     }
   }
-  auto config = deps_.functions->getFunctionConfiguration(function, std::nullopt);
-  if (!config.isOk()) {
-    return renderAwsError(config.status(), id);
+  auto named = deps_.functions->resolveVersion(function, std::nullopt);
+  if (!named.isOk()) {
+    return renderAwsError(named.status(), id);
   }
   std::optional<std::string> effective = qualifier;
-  bool managed = !capacityProviderOf(*config).empty();
+  bool managed = named->config.runsOnCapacityProvider();
   if (!effective && managed) {
     effective = std::string(kLatestPublished);
   }
@@ -477,10 +477,10 @@ HttpResponse ApiHandler::invoke(const HttpRequest& request, const std::string& f
     }
     return renderAwsError(version.status(), id);
   }
-  std::string state = stringMember(version->config, "State");
+  FunctionState state = version->config.state;
   if (invocation_type == "DryRun") {
     HttpResponse response = emptyResponse(204, id);
-    response.set("X-Amz-Executed-Version", stringMember(version->config, "Version"));
+    response.set("X-Amz-Executed-Version", version->config.version);
     return response;
   }
   if (invocation_type == "Event") {
@@ -490,11 +490,11 @@ HttpResponse ApiHandler::invoke(const HttpRequest& request, const std::string& f
                "use RequestResponse."),
         id);
   }
-  if (state != "Active") {
+  if (state != FunctionState::kActive) {
     return renderAwsError(
         conflict("The operation cannot be performed at this time. The function is currently in "
                  "the following state: " +
-                 state),
+                 std::string(functionStateName(state))),
         id);
   }
   if (!managed) {
@@ -505,8 +505,7 @@ HttpResponse ApiHandler::invoke(const HttpRequest& request, const std::string& f
   }
   return renderAwsError(
       Status(StatusCode::kThrottled, "No execution environment of version " +
-                                         stringMember(version->config, "Version") +
-                                         " is ready yet; retry shortly.")
+                                         version->config.version + " is ready yet; retry shortly.")
           .withReason("ConcurrentInvocationLimitExceeded", 1),
       id);
 }
@@ -584,7 +583,7 @@ void ApiHandler::finishInvoke(RouterResult result, std::shared_ptr<HttpRequest> 
       try {
         if (may_reroute && unrouted && unrouted->qualifier) {
           auto version = deps_.functions->resolveVersion(function_name, unrouted->qualifier);
-          std::string resolved = version.isOk() ? stringMember(version->config, "Version") : "";
+          std::string resolved = version.isOk() ? version->config.version : "";
           if (!resolved.empty() && resolved != *unrouted->qualifier) {
             unrouted->qualifier = resolved;
             deps_.router->invoke(std::move(*unrouted), [this, request, function_name, qualifier,

@@ -28,7 +28,6 @@ std::string capacityProviderUsePrefix(std::string_view cp) {
 
 namespace {
 
-constexpr int64_t kDefaultMaxVCpuCount = 400;
 constexpr int64_t kMinVCpuCount = 2;
 constexpr int64_t kMaxVCpuCount = 15000;
 constexpr int64_t kMaxListItems = 50;
@@ -52,8 +51,8 @@ bool isValidInstanceType(std::string_view type, bool allow_wildcards) {
   return true;
 }
 
-Result<json::object> parseScalingConfig(const json::object& in) {
-  json::object out;
+Result<CapacityProviderScaling> parseScalingConfig(const json::object& in) {
+  CapacityProviderScaling out;
   HEARTH_ASSIGN_OR_RETURN(auto max_vcpu, readInt(in, "MaxVCpuCount"));
   int64_t max = max_vcpu.value_or(kDefaultMaxVCpuCount);
   if (max < kMinVCpuCount || max > kMaxVCpuCount) {
@@ -66,8 +65,8 @@ Result<json::object> parseScalingConfig(const json::object& in) {
     return validationError(scaling_mode, "capacityProviderScalingConfig.scalingMode",
                            "Member must satisfy enum value set: [Auto, Manual]");
   }
-  out["MaxVCpuCount"] = max;
-  out["ScalingMode"] = scaling_mode;
+  out.max_vcpu_count = max;
+  out.scaling_mode = scaling_mode;
   const json::value* policies = in.if_contains("ScalingPolicies");
   if (policies != nullptr && !policies->is_null()) {
     if (!policies->is_array()) {
@@ -80,7 +79,6 @@ Result<json::object> parseScalingConfig(const json::object& in) {
                              "capacityProviderScalingConfig.scalingPolicies",
                              "Member must have length between 1 and 10");
     }
-    json::array normalized;
     for (const auto& item : list) {
       if (!item.is_object()) {
         return Status(StatusCode::kInvalidRequestContent,
@@ -99,25 +97,23 @@ Result<json::object> parseScalingConfig(const json::object& in) {
                                "capacityProviderScalingConfig.scalingPolicies.targetValue",
                                "Member must have value between 0.0 and 100.0");
       }
-      normalized.push_back(
-          json::object{{"PredefinedMetricType", *metric}, {"TargetValue", *target}});
+      out.policies.push_back({*metric, *target});
     }
-    out["ScalingPolicies"] = std::move(normalized);
   }
-  if (scaling_mode == "Manual" && !out.contains("ScalingPolicies")) {
+  if (scaling_mode == "Manual" && out.policies.empty()) {
     return invalidParameter("ScalingPolicies must be specified when ScalingMode is Manual.");
   }
-  if (scaling_mode == "Auto" && out.contains("ScalingPolicies")) {
+  if (scaling_mode == "Auto" && !out.policies.empty()) {
     return invalidParameter("ScalingPolicies can only be specified when ScalingMode is Manual.");
   }
   return out;
 }
 
-Result<json::object> parseTelemetry(const json::object& in) {
-  json::object out;
+Result<CapacityProvider::Telemetry> parseTelemetry(const json::object& in) {
+  CapacityProvider::Telemetry out;
   HEARTH_ASSIGN_OR_RETURN(const json::object* logging, readObject(in, "LoggingConfig"));
   if (logging != nullptr) {
-    json::object lc;
+    CapacityProvider::Logging lc;
     HEARTH_ASSIGN_OR_RETURN(auto level, readString(*logging, "SystemLogLevel"));
     HEARTH_ASSIGN_OR_RETURN(auto group, readString(*logging, "LogGroup"));
     if (level) {
@@ -125,79 +121,47 @@ Result<json::object> parseTelemetry(const json::object& in) {
         return validationError(*level, "telemetryConfig.loggingConfig.systemLogLevel",
                                "Member must satisfy enum value set: [DEBUG, INFO, WARN]");
       }
-      lc["SystemLogLevel"] = *level;
+      lc.system_log_level = *level;
     }
-    if (group) {
-      lc["LogGroup"] = *group;
-    }
-    out["LoggingConfig"] = std::move(lc);
+    lc.log_group = group;
+    out.logging = std::move(lc);
   }
   return out;
 }
 
-Result<json::object> parsePropagateTags(const json::object& in) {
-  json::object out;
+Result<CapacityProvider::PropagateTags> parsePropagateTags(const json::object& in) {
+  CapacityProvider::PropagateTags out;
   HEARTH_ASSIGN_OR_RETURN(auto mode, readString(in, "Mode"));
   std::string m = mode.value_or("None");
   if (m != "None" && m != "Explicit") {
     return validationError(m, "propagateTags.mode",
                            "Member must satisfy enum value set: [None, Explicit]");
   }
-  out["Mode"] = m;
-  HEARTH_ASSIGN_OR_RETURN(auto tags, readStringMap(in, "ExplicitTags"));
-  if (tags) {
-    json::object t;
-    for (const auto& [k, v] : *tags) {
-      t[k] = v;
-    }
-    out["ExplicitTags"] = std::move(t);
-  }
+  out.mode = m;
+  HEARTH_ASSIGN_OR_RETURN(out.explicit_tags, readStringMap(in, "ExplicitTags"));
   return out;
 }
 
 }  // namespace
-
-std::string CapacityProviderRecord::name() const {
-  const auto* arn = provider.if_contains("CapacityProviderArn");
-  if (arn == nullptr || !arn->is_string()) {
-    return "";
-  }
-  std::string_view s = arn->get_string();
-  return std::string(s.substr(s.rfind(':') + 1));
-}
-
-std::string CapacityProviderRecord::state() const {
-  const auto* s = provider.if_contains("State");
-  return s != nullptr && s->is_string() ? std::string(s->get_string()) : "";
-}
-
-int64_t CapacityProviderRecord::maxVCpuCount() const {
-  const auto* sc = provider.if_contains("CapacityProviderScalingConfig");
-  if (sc != nullptr && sc->is_object()) {
-    const auto* max = sc->get_object().if_contains("MaxVCpuCount");
-    if (max != nullptr && max->is_int64()) {
-      return max->get_int64();
-    }
-  }
-  return kDefaultMaxVCpuCount;
-}
 
 std::string serializeRecord(const CapacityProviderRecord& record) {
   json::object tags;
   for (const auto& [k, v] : record.tags) {
     tags[k] = v;
   }
-  return json::serialize(json::object{{"provider", record.provider}, {"tags", std::move(tags)}});
+  return json::serialize(
+      json::object{{"provider", record.provider.toJson()}, {"tags", std::move(tags)}});
 }
 
 Result<CapacityProviderRecord> parseCapacityProviderRecord(const Record& stored) {
   boost::system::error_code ec;
   json::value value = json::parse(stored.value, ec);
-  if (ec || !value.is_object() || !value.get_object().contains("provider")) {
+  if (ec || !value.is_object() || !value.get_object().contains("provider") ||
+      !value.get_object()["provider"].is_object()) {
     return internalError("corrupt capacity provider record " + stored.key);
   }
   CapacityProviderRecord record;
-  record.provider = value.get_object()["provider"].as_object();
+  record.provider = CapacityProvider::fromJson(value.get_object()["provider"].get_object());
   if (const auto* tags = value.get_object().if_contains("tags"); tags && tags->is_object()) {
     for (const auto& [k, v] : tags->get_object()) {
       if (v.is_string()) {
@@ -273,24 +237,14 @@ Result<json::object> CapacityProviderRegistry::create(const json::object& reques
                            "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
   }
 
-  json::object provider;
-  provider["CapacityProviderArn"] = account_.capacityProviderArn(*name);
-  provider["State"] = "Pending";
-  json::array subnet_array;
-  for (const auto& s : *subnets) {
-    subnet_array.emplace_back(s);
-  }
-  json::array group_array;
-  for (const auto& g : security_groups) {
-    group_array.emplace_back(g);
-  }
-  provider["VpcConfig"] = json::object{{"SubnetIds", std::move(subnet_array)},
-                                       {"SecurityGroupIds", std::move(group_array)}};
-  provider["PermissionsConfig"] = json::object{{"CapacityProviderOperatorRoleArn", *role}};
+  CapacityProvider provider;
+  provider.arn = account_.capacityProviderArn(*name);
+  provider.state = CapacityProviderState::kPending;
+  provider.subnet_ids = *subnets;
+  provider.security_group_ids = security_groups;
+  provider.operator_role_arn = *role;
 
-  json::object requirements;
   HEARTH_ASSIGN_OR_RETURN(const json::object* req_in, readObject(request, "InstanceRequirements"));
-  std::vector<std::string> architectures{"x86_64"};
   if (req_in != nullptr) {
     HEARTH_ASSIGN_OR_RETURN(auto archs, readStringList(*req_in, "Architectures"));
     if (archs) {
@@ -302,7 +256,7 @@ Result<json::object> CapacityProviderRegistry::create(const json::object& reques
         return validationError((*archs)[0], "instanceRequirements.architectures",
                                "Member must satisfy enum value set: [x86_64, arm64]");
       }
-      architectures = *archs;
+      provider.architecture = (*archs)[0];
     }
     HEARTH_ASSIGN_OR_RETURN(auto allowed, readStringList(*req_in, "AllowedInstanceTypes"));
     HEARTH_ASSIGN_OR_RETURN(auto excluded, readStringList(*req_in, "ExcludedInstanceTypes"));
@@ -321,7 +275,6 @@ Result<json::object> CapacityProviderRegistry::create(const json::object& reques
                                            : "instanceRequirements.allowedInstanceTypes",
                                "Member must have length less than or equal to 400");
       }
-      json::array types;
       for (const auto& t : **list) {
         if (!isValidInstanceType(t, is_excluded)) {
           return validationError(t,
@@ -330,36 +283,26 @@ Result<json::object> CapacityProviderRegistry::create(const json::object& reques
                                  "Member must satisfy regular expression pattern: "
                                  "[a-zA-Z0-9\\.\\-]+");
         }
-        types.emplace_back(t);
       }
-      requirements[is_excluded ? "ExcludedInstanceTypes" : "AllowedInstanceTypes"] =
-          std::move(types);
     }
+    provider.allowed_instance_types = allowed;
+    provider.excluded_instance_types = excluded;
   }
-  requirements["Architectures"] = json::array{json::value(architectures[0])};
-  provider["InstanceRequirements"] = std::move(requirements);
 
   HEARTH_ASSIGN_OR_RETURN(const json::object* scaling_in,
                           readObject(request, "CapacityProviderScalingConfig"));
-  HEARTH_ASSIGN_OR_RETURN(json::object scaling,
+  HEARTH_ASSIGN_OR_RETURN(provider.scaling,
                           parseScalingConfig(scaling_in ? *scaling_in : json::object()));
-  provider["CapacityProviderScalingConfig"] = std::move(scaling);
-
-  HEARTH_ASSIGN_OR_RETURN(auto kms, readString(request, "KmsKeyArn"));
-  if (kms) {
-    provider["KmsKeyArn"] = *kms;
-  }
+  HEARTH_ASSIGN_OR_RETURN(provider.kms_key_arn, readString(request, "KmsKeyArn"));
   HEARTH_ASSIGN_OR_RETURN(const json::object* propagate, readObject(request, "PropagateTags"));
   if (propagate != nullptr) {
-    HEARTH_ASSIGN_OR_RETURN(json::object p, parsePropagateTags(*propagate));
-    provider["PropagateTags"] = std::move(p);
+    HEARTH_ASSIGN_OR_RETURN(provider.propagate_tags, parsePropagateTags(*propagate));
   }
   HEARTH_ASSIGN_OR_RETURN(const json::object* telemetry, readObject(request, "TelemetryConfig"));
   if (telemetry != nullptr) {
-    HEARTH_ASSIGN_OR_RETURN(json::object t, parseTelemetry(*telemetry));
-    provider["TelemetryConfig"] = std::move(t);
+    HEARTH_ASSIGN_OR_RETURN(provider.telemetry, parseTelemetry(*telemetry));
   }
-  provider["LastModified"] = formatAwsTimestamp(clock_->wallNow());
+  provider.last_modified = formatAwsTimestamp(clock_->wallNow());
 
   HEARTH_ASSIGN_OR_RETURN(auto tags, readStringMap(request, "Tags"));
   CapacityProviderRecord record;
@@ -377,13 +320,13 @@ Result<json::object> CapacityProviderRegistry::create(const json::object& reques
     }
     return committed.status();
   }
-  return json::object{{"CapacityProvider", std::move(provider)}};
+  return json::object{{"CapacityProvider", record.provider.toJson()}};
 }
 
 Result<json::object> CapacityProviderRegistry::get(std::string_view name_or_arn) {
   HEARTH_ASSIGN_OR_RETURN(std::string name, parseCapacityProviderRef(name_or_arn, account_));
   HEARTH_ASSIGN_OR_RETURN(CapacityProviderRecord record, load(name));
-  return json::object{{"CapacityProvider", std::move(record.provider)}};
+  return json::object{{"CapacityProvider", record.provider.toJson()}};
 }
 
 Result<json::object> CapacityProviderRegistry::list(const std::optional<std::string>& state_filter,
@@ -393,8 +336,11 @@ Result<json::object> CapacityProviderRegistry::list(const std::optional<std::str
   if (limit < 1 || limit > kMaxListItems) {
     return rangeError(limit, "maxItems", 1, kMaxListItems);
   }
-  if (state_filter && *state_filter != "Pending" && *state_filter != "Active" &&
-      *state_filter != "Failed" && *state_filter != "Deleting") {
+  std::optional<CapacityProviderState> wanted;
+  if (state_filter) {
+    wanted = parseCapacityProviderState(*state_filter);
+  }
+  if (state_filter && !wanted) {
     return validationError(*state_filter, "state",
                            "Member must satisfy enum value set: [Pending, Active, Failed, "
                            "Deleting]");
@@ -409,15 +355,15 @@ Result<json::object> CapacityProviderRegistry::list(const std::optional<std::str
     for (const auto& stored : page) {
       start_after = stored.key;
       HEARTH_ASSIGN_OR_RETURN(auto record, parseCapacityProviderRecord(stored));
-      if (state_filter && record.state() != *state_filter) {
+      if (wanted && record.provider.state != *wanted) {
         continue;
       }
       if (static_cast<int64_t>(providers.size()) == limit) {
         next = last_name;  // resume after the last provider returned
         break;
       }
-      last_name = record.name();
-      providers.push_back(std::move(record.provider));
+      last_name = record.provider.name();
+      providers.push_back(record.provider.toJson());
     }
     if (next || page.size() < 100) {
       break;
@@ -435,32 +381,29 @@ Result<json::object> CapacityProviderRegistry::update(std::string_view name_or_a
   HEARTH_ASSIGN_OR_RETURN(std::string name, parseCapacityProviderRef(name_or_arn, account_));
   for (int attempt = 0; attempt < 5; ++attempt) {
     HEARTH_ASSIGN_OR_RETURN(CapacityProviderRecord record, load(name));
-    if (record.state() == "Deleting") {
+    if (record.provider.state == CapacityProviderState::kDeleting) {
       return conflict("The capacity provider is being deleted.");
     }
     HEARTH_ASSIGN_OR_RETURN(const json::object* scaling_in,
                             readObject(request, "CapacityProviderScalingConfig"));
     if (scaling_in != nullptr) {
-      HEARTH_ASSIGN_OR_RETURN(json::object scaling, parseScalingConfig(*scaling_in));
-      record.provider["CapacityProviderScalingConfig"] = std::move(scaling);
+      HEARTH_ASSIGN_OR_RETURN(record.provider.scaling, parseScalingConfig(*scaling_in));
     }
     HEARTH_ASSIGN_OR_RETURN(const json::object* propagate, readObject(request, "PropagateTags"));
     if (propagate != nullptr) {
-      HEARTH_ASSIGN_OR_RETURN(json::object p, parsePropagateTags(*propagate));
-      record.provider["PropagateTags"] = std::move(p);
+      HEARTH_ASSIGN_OR_RETURN(record.provider.propagate_tags, parsePropagateTags(*propagate));
     }
     HEARTH_ASSIGN_OR_RETURN(const json::object* telemetry, readObject(request, "TelemetryConfig"));
     if (telemetry != nullptr) {
-      HEARTH_ASSIGN_OR_RETURN(json::object t, parseTelemetry(*telemetry));
-      record.provider["TelemetryConfig"] = std::move(t);
+      HEARTH_ASSIGN_OR_RETURN(record.provider.telemetry, parseTelemetry(*telemetry));
     }
-    record.provider["LastModified"] = formatAwsTimestamp(clock_->wallNow());
+    record.provider.last_modified = formatAwsTimestamp(clock_->wallNow());
     Txn txn;
     txn.expect(keys::capacityProvider(name), record.version)
         .put(keys::capacityProvider(name), serializeRecord(record));
     auto committed = store_->commit(txn);
     if (committed.isOk()) {
-      return json::object{{"CapacityProvider", std::move(record.provider)}};
+      return json::object{{"CapacityProvider", record.provider.toJson()}};
     }
     if (committed.status().code() != StatusCode::kConflict) {
       return committed.status();
@@ -489,8 +432,8 @@ Result<json::object> CapacityProviderRegistry::remove(std::string_view name_or_a
     }
     return committed.status();
   }
-  record.provider["State"] = "Deleting";
-  return json::object{{"CapacityProvider", std::move(record.provider)}};
+  record.provider.state = CapacityProviderState::kDeleting;
+  return json::object{{"CapacityProvider", record.provider.toJson()}};
 }
 
 Result<json::object> CapacityProviderRegistry::listFunctionVersions(
@@ -531,7 +474,7 @@ Result<json::object> CapacityProviderRegistry::listFunctionVersions(
       break;
     }
   }
-  json::object out{{"CapacityProviderArn", record.provider["CapacityProviderArn"]},
+  json::object out{{"CapacityProviderArn", record.provider.arn},
                    {"FunctionVersions", std::move(versions)}};
   if (next) {
     out["NextMarker"] = *next;
@@ -548,10 +491,10 @@ Status CapacityProviderRegistry::activatePending() {
       }));
   for (const auto& stored : all) {
     HEARTH_ASSIGN_OR_RETURN(auto record, parseCapacityProviderRecord(stored));
-    if (record.state() != "Pending") {
+    if (record.provider.state != CapacityProviderState::kPending) {
       continue;
     }
-    record.provider["State"] = "Active";
+    record.provider.state = CapacityProviderState::kActive;
     Txn txn;
     txn.expect(stored.key, stored.version).put(stored.key, serializeRecord(record));
     auto committed = store_->commit(txn);

@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "controlplane/capacity_provider.h"
 #include "controlplane/names.h"
 #include "store/store.h"
 
@@ -21,15 +22,11 @@ std::string capacityProviderUse(std::string_view cp, std::string_view function,
 std::string capacityProviderUsePrefix(std::string_view cp);
 }  // namespace keys
 
-// A stored capacity provider: the API shape plus its tags.
+// A stored capacity provider and its tags.
 struct CapacityProviderRecord {
-  boost::json::object provider;  // the CapacityProvider shape, as returned by the API
+  CapacityProvider provider;
   std::map<std::string, std::string> tags;
   int64_t version = 0;  // store version, for compare-and-swap
-
-  std::string name() const;
-  std::string state() const;
-  int64_t maxVCpuCount() const;
 };
 
 // Create/Get/List/Update/Delete of capacity providers. Requests and responses are the AWS JSON

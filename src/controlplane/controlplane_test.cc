@@ -183,7 +183,7 @@ TEST_F(ControlPlaneTest, PublishVersionsAliasesAndScalingConfig) {
             StatusCode::kConflict);
   auto resolved = functions_->resolveVersion("fn", std::string("live"));
   ASSERT_TRUE(resolved.isOk());
-  EXPECT_EQ(resolved->config.at("Version").as_string(), "1");
+  EXPECT_EQ(resolved->config.version, "1");
 
   auto put = functions_->putScalingConfig(
       "fn", std::string("1"),

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <boost/json/serialize.hpp>
+#include <boost/json/value_from.hpp>
 #include <set>
 
 #include "controlplane/json_fields.h"
@@ -87,13 +88,13 @@ std::string runtimeEnumMessage() {
   return out + "]";
 }
 
-Status applyEnvironment(const json::object& request, json::object* config) {
+Status applyEnvironment(const json::object& request, FunctionConfiguration* config) {
   HEARTH_ASSIGN_OR_RETURN(const json::object* environment, readObject(request, "Environment"));
   if (environment == nullptr) {
     return Status::ok();
   }
   HEARTH_ASSIGN_OR_RETURN(auto variables, readStringMap(*environment, "Variables"));
-  json::object vars;
+  std::map<std::string, std::string> vars;
   size_t bytes = 0;
   std::vector<std::string> reserved;
   for (const auto& [key, value] : variables.value_or(std::map<std::string, std::string>{})) {
@@ -123,21 +124,21 @@ Status applyEnvironment(const json::object& request, json::object* config) {
     return invalidParameter(
         "Lambda was unable to configure your environment variables because the environment "
         "variables you have provided exceeded the 4KB limit. String measured: " +
-        json::serialize(vars));
+        json::serialize(json::value_from(vars)));
   }
-  (*config)["Environment"] = json::object{{"Variables", std::move(vars)}};
+  config->environment = std::move(vars);
   return Status::ok();
 }
 
 Status applyCapacityProvider(const json::object& request, bool is_create,
                              const AccountContext& account, CapacityProviderRegistry* providers,
-                             json::object* config) {
+                             FunctionConfiguration* config) {
   HEARTH_ASSIGN_OR_RETURN(const json::object* cp_config,
                           readObject(request, "CapacityProviderConfig"));
   if (cp_config == nullptr) {
     return Status::ok();
   }
-  bool had_provider = config->contains("CapacityProviderConfig");
+  bool had_provider = config->runsOnCapacityProvider();
   if (!is_create && !had_provider) {
     return invalidParameter(
         "CapacityProviderConfig can only be set when the function is created; the compute type "
@@ -171,39 +172,30 @@ Status applyCapacityProvider(const json::object& request, bool is_create,
     }
     return provider.status();
   }
-  if (provider->state() == "Deleting" || provider->state() == "Failed") {
-    return invalidParameter(
-        fmt::format("Capacity provider {} is in state {}.", *arn, provider->state()));
+  const CapacityProviderState state = provider->provider.state;
+  if (state == CapacityProviderState::kDeleting || state == CapacityProviderState::kFailed) {
+    return invalidParameter(fmt::format("Capacity provider {} is in state {}.", *arn,
+                                        capacityProviderStateName(state)));
   }
-  if (!is_create && had_provider && capacityProviderOf(*config) != *name) {
+  if (!is_create && had_provider && config->capacityProvider() != *name) {
     return invalidParameter(
         "The capacity provider of a function cannot be changed after it is created.");
   }
-  std::string function_arch = "x86_64";
+  std::string function_arch = is_create ? "x86_64" : config->architecture;
   if (const auto* archs = request.if_contains("Architectures"); archs && archs->is_array() &&
                                                                 !archs->get_array().empty() &&
                                                                 archs->get_array()[0].is_string()) {
     function_arch = std::string(archs->get_array()[0].get_string());
-  } else if (const auto* current = config->if_contains("Architectures");
-             current && current->is_array() && !current->get_array().empty() &&
-             current->get_array()[0].is_string()) {
-    function_arch = std::string(current->get_array()[0].get_string());
   }
-  std::string provider_arch = "x86_64";
-  if (const auto* ir = provider->provider.if_contains("InstanceRequirements");
-      ir && ir->is_object()) {
-    if (const auto* a = ir->get_object().if_contains("Architectures");
-        a && a->is_array() && !a->get_array().empty() && a->get_array()[0].is_string()) {
-      provider_arch = std::string(a->get_array()[0].get_string());
-    }
-  }
+  const std::string& provider_arch = provider->provider.architecture;
   if (function_arch != provider_arch) {
     return invalidParameter(fmt::format(
         "The function's architecture ({}) does not match the architecture of capacity provider "
         "{} ({}).",
         function_arch, *arn, provider_arch));
   }
-  json::object out{{"CapacityProviderArn", account.capacityProviderArn(*name)}};
+  ManagedInstancesConfig out;
+  out.capacity_provider_arn = account.capacityProviderArn(*name);
   HEARTH_ASSIGN_OR_RETURN(auto concurrency, readInt(*lmi, "PerExecutionEnvironmentMaxConcurrency"));
   if (concurrency) {
     if (*concurrency < 1 || *concurrency > 1600) {
@@ -212,7 +204,7 @@ Status applyCapacityProvider(const json::object& request, bool is_create,
                         "perExecutionEnvironmentMaxConcurrency",
                         1, 1600);
     }
-    out["PerExecutionEnvironmentMaxConcurrency"] = *concurrency;
+    out.per_environment_max_concurrency = *concurrency;
   }
   HEARTH_ASSIGN_OR_RETURN(auto ratio, readDouble(*lmi, "ExecutionEnvironmentMemoryGiBPerVCpu"));
   double gib_per_vcpu = ratio.value_or(2.0);
@@ -226,9 +218,8 @@ Status applyCapacityProvider(const json::object& request, bool is_create,
     return invalidParameter(fmt::format(
         "ExecutionEnvironmentMemoryGiBPerVCpu must be 2, 4 or 8; got {}.", gib_per_vcpu));
   }
-  out["ExecutionEnvironmentMemoryGiBPerVCpu"] = gib_per_vcpu;
-  (*config)["CapacityProviderConfig"] =
-      json::object{{"LambdaManagedInstancesCapacityProviderConfig", std::move(out)}};
+  out.memory_gib_per_vcpu = gib_per_vcpu;
+  config->managed_instances = std::move(out);
   return Status::ok();
 }
 
@@ -241,46 +232,11 @@ bool isManagedInstancesRuntime(std::string_view runtime) {
   return contains(kManagedInstancesRuntimes, runtime);
 }
 
-std::string stringMember(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-std::string capacityProviderOf(const json::object& config) {
-  const json::value* cp = config.if_contains("CapacityProviderConfig");
-  if (cp == nullptr || !cp->is_object()) {
-    return "";
-  }
-  const json::value* lmi =
-      cp->get_object().if_contains("LambdaManagedInstancesCapacityProviderConfig");
-  if (lmi == nullptr || !lmi->is_object()) {
-    return "";
-  }
-  std::string arn = stringMember(lmi->get_object(), "CapacityProviderArn");
-  return arn.substr(arn.rfind(':') + 1);
-}
-
-bool sameCodeAndConfig(const json::object& a, const json::object& b) {
-  static constexpr std::array kCompared = {
-      "Runtime",          "Role",          "Handler",
-      "CodeSha256",       "Timeout",       "MemorySize",
-      "Environment",      "TracingConfig", "Architectures",
-      "EphemeralStorage", "LoggingConfig", "CapacityProviderConfig"};
-  for (const char* key : kCompared) {
-    const json::value* va = a.if_contains(key);
-    const json::value* vb = b.if_contains(key);
-    if ((va == nullptr) != (vb == nullptr) || (va != nullptr && *va != *vb)) {
-      return false;
-    }
-  }
-  return true;
-}
-
 Status applyConfiguration(const json::object& request, bool is_create,
                           const AccountContext& account, CapacityProviderRegistry* providers,
-                          json::object* config) {
+                          FunctionConfiguration* config) {
   HEARTH_RETURN_IF_ERROR(applyCapacityProvider(request, is_create, account, providers, config));
-  bool managed = !capacityProviderOf(*config).empty();
+  bool managed = config->runsOnCapacityProvider();
 
   HEARTH_ASSIGN_OR_RETURN(auto package_type, readString(request, "PackageType"));
   if (package_type && *package_type != "Zip") {
@@ -297,13 +253,13 @@ Status applyConfiguration(const json::object& request, bool is_create,
     if (!isKnownRuntime(*runtime)) {
       return validationError(*runtime, "runtime", runtimeEnumMessage());
     }
-    (*config)["Runtime"] = *runtime;
+    config->runtime = *runtime;
   } else if (is_create) {
     return invalidParameter(
         "Runtime and Handler are mandatory parameters for functions created with deployment "
         "packages.");
   }
-  std::string effective_runtime = stringMember(*config, "Runtime");
+  const std::string& effective_runtime = config->runtime;
   if (managed && !isManagedInstancesRuntime(effective_runtime)) {
     return invalidParameter(fmt::format(
         "The runtime {} is not supported for functions that use a capacity provider. Supported "
@@ -319,7 +275,7 @@ Status applyConfiguration(const json::object& request, bool is_create,
       return validationError(*handler, "handler",
                              "Member must satisfy regular expression pattern: [^\\s]+");
     }
-    (*config)["Handler"] = *handler;
+    config->handler = *handler;
   } else if (is_create && effective_runtime.rfind("provided", 0) != 0) {
     return invalidParameter(
         "Runtime and Handler are mandatory parameters for functions created with deployment "
@@ -333,7 +289,7 @@ Status applyConfiguration(const json::object& request, bool is_create,
                              "Member must satisfy regular expression pattern: "
                              "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
     }
-    (*config)["Role"] = *role;
+    config->role = *role;
   } else if (is_create) {
     return validationError("null", "role", "Member must not be null");
   }
@@ -343,9 +299,7 @@ Status applyConfiguration(const json::object& request, bool is_create,
     if (description->size() > 256) {
       return lengthError(*description, "description", 0, 256);
     }
-    (*config)["Description"] = *description;
-  } else if (is_create) {
-    (*config)["Description"] = "";
+    config->description = *description;
   }
 
   HEARTH_ASSIGN_OR_RETURN(auto timeout, readInt(request, "Timeout"));
@@ -353,9 +307,7 @@ Status applyConfiguration(const json::object& request, bool is_create,
     if (*timeout < 1 || *timeout > 900) {
       return rangeError(*timeout, "timeout", 1, 900);
     }
-    (*config)["Timeout"] = *timeout;
-  } else if (is_create) {
-    (*config)["Timeout"] = 3;
+    config->timeout_seconds = *timeout;
   }
 
   HEARTH_ASSIGN_OR_RETURN(auto memory, readInt(request, "MemorySize"));
@@ -364,13 +316,12 @@ Status applyConfiguration(const json::object& request, bool is_create,
     if (*memory < kMinMemory || *memory > max_memory) {
       return rangeError(*memory, "memorySize", kMinMemory, max_memory);
     }
-    (*config)["MemorySize"] = *memory;
+    config->memory_size_mb = *memory;
   } else if (is_create) {
-    (*config)["MemorySize"] = managed ? kMinManagedMemory : kMinMemory;
+    config->memory_size_mb = managed ? kMinManagedMemory : kMinMemory;
   }
   if (managed) {
-    const json::value* m = config->if_contains("MemorySize");
-    int64_t size = m != nullptr && m->is_int64() ? m->get_int64() : 0;
+    int64_t size = config->memory_size_mb;
     if (size < kMinManagedMemory) {
       return invalidParameter(fmt::format(
           "MemorySize {} is below the minimum of {} MB for functions that use a capacity "
@@ -389,9 +340,7 @@ Status applyConfiguration(const json::object& request, bool is_create,
       return validationError(m, "tracingConfig.mode",
                              "Member must satisfy enum value set: [Active, PassThrough]");
     }
-    (*config)["TracingConfig"] = json::object{{"Mode", m}};
-  } else if (is_create) {
-    (*config)["TracingConfig"] = json::object{{"Mode", "PassThrough"}};
+    config->tracing_mode = m;
   }
 
   HEARTH_ASSIGN_OR_RETURN(auto architectures, readStringList(request, "Architectures"));
@@ -404,9 +353,7 @@ Status applyConfiguration(const json::object& request, bool is_create,
       return validationError((*architectures)[0], "architectures",
                              "Member must satisfy enum value set: [x86_64, arm64]");
     }
-    (*config)["Architectures"] = json::array{json::value((*architectures)[0])};
-  } else if (is_create) {
-    (*config)["Architectures"] = json::array{json::value("x86_64")};
+    config->architecture = (*architectures)[0];
   }
 
   HEARTH_ASSIGN_OR_RETURN(const json::object* storage, readObject(request, "EphemeralStorage"));
@@ -418,19 +365,12 @@ Status applyConfiguration(const json::object& request, bool is_create,
     if (*size < 512 || *size > 10240) {
       return rangeError(*size, "ephemeralStorage.size", 512, 10240);
     }
-    (*config)["EphemeralStorage"] = json::object{{"Size", *size}};
-  } else if (is_create) {
-    (*config)["EphemeralStorage"] = json::object{{"Size", 512}};
+    config->ephemeral_storage_mb = *size;
   }
 
   HEARTH_ASSIGN_OR_RETURN(const json::object* logging, readObject(request, "LoggingConfig"));
-  std::string function_name = stringMember(*config, "FunctionName");
   if (logging != nullptr || is_create) {
-    json::object lc;
-    if (const json::value* prev = config->if_contains("LoggingConfig");
-        prev != nullptr && prev->is_object()) {
-      lc = prev->get_object();
-    }
+    FunctionLoggingConfig lc = config->logging.value_or(FunctionLoggingConfig{});
     json::object empty;
     const json::object& in = logging != nullptr ? *logging : empty;
     HEARTH_ASSIGN_OR_RETURN(auto format, readString(in, "LogFormat"));
@@ -446,9 +386,9 @@ Status applyConfiguration(const json::object& request, bool is_create,
         return invalidParameter(
             "Functions that use a capacity provider always use the JSON log format.");
       }
-      lc["LogFormat"] = *format;
-    } else if (!lc.contains("LogFormat")) {
-      lc["LogFormat"] = managed ? "JSON" : "Text";
+      lc.log_format = *format;
+    } else if (lc.log_format.empty()) {
+      lc.log_format = managed ? "JSON" : "Text";
     }
     static constexpr std::array kAppLevels = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
     static constexpr std::array kSysLevels = {"DEBUG", "INFO", "WARN"};
@@ -458,31 +398,31 @@ Status applyConfiguration(const json::object& request, bool is_create,
                                "Member must satisfy enum value set: [TRACE, DEBUG, INFO, WARN, "
                                "ERROR, FATAL]");
       }
-      lc["ApplicationLogLevel"] = *app_level;
+      lc.application_log_level = *app_level;
     }
     if (sys_level) {
       if (!contains(kSysLevels, *sys_level)) {
         return validationError(*sys_level, "loggingConfig.systemLogLevel",
                                "Member must satisfy enum value set: [DEBUG, INFO, WARN]");
       }
-      lc["SystemLogLevel"] = *sys_level;
+      lc.system_log_level = *sys_level;
     }
-    if (stringMember(lc, "LogFormat") == "JSON") {
-      if (!lc.contains("ApplicationLogLevel")) {
-        lc["ApplicationLogLevel"] = "INFO";
+    if (lc.log_format == "JSON") {
+      if (!lc.application_log_level) {
+        lc.application_log_level = "INFO";
       }
-      if (!lc.contains("SystemLogLevel")) {
-        lc["SystemLogLevel"] = "INFO";
+      if (!lc.system_log_level) {
+        lc.system_log_level = "INFO";
       }
     } else if (app_level || sys_level) {
       return invalidParameter("Log levels can only be set when the log format is JSON.");
     }
     if (group) {
-      lc["LogGroup"] = *group;
-    } else if (!lc.contains("LogGroup")) {
-      lc["LogGroup"] = "/aws/lambda/" + function_name;
+      lc.log_group = *group;
+    } else if (lc.log_group.empty()) {
+      lc.log_group = "/aws/lambda/" + config->function_name;
     }
-    (*config)["LoggingConfig"] = std::move(lc);
+    config->logging = std::move(lc);
   }
   return Status::ok();
 }

@@ -5,6 +5,7 @@
 
 #include "common/result.h"
 #include "controlplane/capacity_providers.h"
+#include "controlplane/function_configuration.h"
 #include "controlplane/names.h"
 
 namespace hearth {
@@ -13,21 +14,13 @@ namespace hearth {
 bool isKnownRuntime(std::string_view runtime);
 bool isManagedInstancesRuntime(std::string_view runtime);
 
-// Applies the configuration members of a CreateFunction or UpdateFunctionConfiguration request
-// onto `config` (a FunctionConfiguration shape), validating each as AWS does. On create,
-// `config` starts empty and defaults are filled in. `providers` resolves CapacityProviderArn.
-// Does not touch code, versions, state or revision fields.
+// Decodes the configuration members of a CreateFunction or UpdateFunctionConfiguration request
+// (the API edge) and applies them onto `config`, validating each as AWS does. On create,
+// `config` holds only the function's name and ARN and defaults are filled in. `providers`
+// resolves CapacityProviderArn. Does not touch code, versions, state or revision fields; on an
+// error `config` may be partly changed.
 Status applyConfiguration(const boost::json::object& request, bool is_create,
                           const AccountContext& account, CapacityProviderRegistry* providers,
-                          boost::json::object* config);
-
-// The capacity provider name a config runs on, or "" for a function without one.
-std::string capacityProviderOf(const boost::json::object& config);
-
-// Members of FunctionConfiguration compared to decide whether $LATEST differs from a version.
-bool sameCodeAndConfig(const boost::json::object& a, const boost::json::object& b);
-
-// Reads a string member, or "" when it is absent or not a string.
-std::string stringMember(const boost::json::object& o, std::string_view key);
+                          FunctionConfiguration* config);
 
 }  // namespace hearth

@@ -32,7 +32,7 @@ Result<FunctionRegistry::DeleteOutcome> FunctionRegistry::deleteFunction(
   std::string cp;
   if (q) {
     auto deleted = casUpdate(ref.name, [&](FunctionRecord& fn, Txn& txn) -> Result<CasStep> {
-      cp = capacityProviderOf(fn.latest);
+      cp = fn.latest.capacityProvider();
       HEARTH_ASSIGN_OR_RETURN(auto version, loadVersion(ref.name, *q));
       if (!version) {
         return functionNotFound(account_, ref.name, *q);
@@ -67,10 +67,10 @@ Result<FunctionRegistry::DeleteOutcome> FunctionRegistry::deleteFunction(
     // was interrupted is finished by the next one.
     if (auto record = loadFunctionRecord(ref.name); record.isOk() && record->deleting) {
       HEARTH_RETURN_IF_ERROR(finishDelete(ref.name));
-      return DeleteOutcome{.asynchronous = !capacityProviderOf(record->latest).empty()};
+      return DeleteOutcome{.asynchronous = record->latest.runsOnCapacityProvider()};
     }
     auto marked = casUpdate(ref.name, [&](FunctionRecord& fn, Txn&) -> Result<CasStep> {
-      cp = capacityProviderOf(fn.latest);
+      cp = fn.latest.capacityProvider();
       fn.deleting = true;
       return CasStep{};
     });
@@ -88,7 +88,7 @@ Status FunctionRegistry::finishDelete(std::string_view name) {
   // Versions before their index entries: a version-state write that races the delete compares on
   // the version record, so once it is gone nothing recreates an index entry.
   std::vector<std::string> prefixes = {keys::aliasPrefix(name), keys::functionVersionPrefix(name)};
-  if (std::string cp = capacityProviderOf(fn.latest); !cp.empty()) {
+  if (std::string cp = fn.latest.capacityProvider(); !cp.empty()) {
     prefixes.push_back(keys::capacityProviderUsePrefix(cp) + std::string(name) + "/");
   }
   for (const auto& prefix : prefixes) {

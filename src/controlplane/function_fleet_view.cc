@@ -12,6 +12,7 @@
 #include "controlplane/functions.h"
 #include "controlplane/functions_internal.h"
 #include "controlplane/json_fields.h"
+#include "controlplane/stored_fields.h"
 #include "store/scan.h"
 
 namespace hearth {
@@ -39,7 +40,7 @@ Status FunctionRegistry::collectGarbageCode() {
       boost::system::error_code ec;
       json::value value = json::parse(stored.value, ec);
       if (!ec && value.is_object()) {
-        referenced.insert(stringMember(value.get_object(), "code"));
+        referenced.insert(stored::stringAt(value.get_object(), "code").value_or(""));
       }
       return true;
     }));
@@ -90,8 +91,6 @@ Result<std::vector<FunctionRegistry::ManagedVersion>> FunctionRegistry::managedV
     if (!record) {
       continue;
     }
-    mv.state =
-        parseFunctionState(stringMember(record->config, "State")).value_or(FunctionState::kPending);
     mv.config = std::move(record->config);
     mv.scaling = record->scaling;
     mv.code_hex = std::move(record->code_hex);

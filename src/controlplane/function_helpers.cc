@@ -11,6 +11,7 @@
 #include "controlplane/functions.h"
 #include "controlplane/functions_internal.h"
 #include "controlplane/json_fields.h"
+#include "controlplane/stored_fields.h"
 #include "store/scan.h"
 
 namespace hearth::functions_internal {
@@ -31,7 +32,8 @@ Status revisionMismatch() {
 
 // PublishTo is LATEST_PUBLISHED or absent, and only for a function on a capacity provider
 // (`config`, when known).
-Status checkPublishTo(const std::optional<std::string>& publish_to, const json::object* config) {
+Status checkPublishTo(const std::optional<std::string>& publish_to,
+                      const FunctionConfiguration* config) {
   if (!publish_to) {
     return Status::ok();
   }
@@ -39,7 +41,7 @@ Status checkPublishTo(const std::optional<std::string>& publish_to, const json::
     return validationError(*publish_to, "publishTo",
                            "Member must satisfy enum value set: [LATEST_PUBLISHED]");
   }
-  if (config != nullptr && capacityProviderOf(*config).empty()) {
+  if (config != nullptr && !config->runsOnCapacityProvider()) {
     return invalidParameter(
         "PublishTo LATEST_PUBLISHED is only supported for functions that use a capacity "
         "provider.");
@@ -92,7 +94,7 @@ Status validateTags(const std::map<std::string, std::string>& tags) {
 }
 
 std::string versionRecordJson(const FunctionVersionRecord& v) {
-  json::object out{{"config", v.config}, {"code", v.code_hex}};
+  json::object out{{"config", v.config.toJson()}, {"code", v.code_hex}};
   if (v.scaling) {
     out["scaling"] = v.scaling->toJson();
   }
@@ -108,9 +110,9 @@ Result<FunctionVersionRecord> parseVersionRecord(const Record& stored) {
   auto& o = value.get_object();
   FunctionVersionRecord out;
   if (const auto* c = o.if_contains("config"); c && c->is_object()) {
-    out.config = c->get_object();
+    out.config = FunctionConfiguration::fromJson(c->get_object());
   }
-  out.code_hex = stringMember(o, "code");
+  out.code_hex = stored::stringAt(o, "code").value_or("");
   if (const auto* s = o.if_contains("scaling"); s && s->is_object()) {
     out.scaling = ScalingConfig::fromJson(s->get_object());
   }
@@ -123,26 +125,6 @@ Result<std::optional<int64_t>> validateMaxItems(std::optional<int64_t> max_items
     return rangeError(*max_items, "maxItems", 1, max);
   }
   return max_items;
-}
-
-void setState(json::object* config, std::string_view state, std::string_view reason,
-              std::string_view reason_code) {
-  (*config)["State"] = state;
-  if (reason.empty()) {
-    config->erase("StateReason");
-    config->erase("StateReasonCode");
-  } else {
-    (*config)["StateReason"] = reason;
-    (*config)["StateReasonCode"] = reason_code;
-  }
-}
-
-void setUpdated(json::object* config, const Clock& clock) {
-  (*config)["LastModified"] = formatAwsTimestamp(clock.wallNow());
-  (*config)["RevisionId"] = newUuid();
-  (*config)["LastUpdateStatus"] = "Successful";
-  config->erase("LastUpdateStatusReason");
-  config->erase("LastUpdateStatusReasonCode");
 }
 
 // Decodes and stores Code.ZipFile / ZipFile. Returns the stored code.

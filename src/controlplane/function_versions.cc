@@ -21,8 +21,8 @@ using namespace functions_internal;  // NOLINT(google-build-using-namespace)
 Result<json::object> FunctionRegistry::publishLocked(FunctionRecord& fn,
                                                      const std::string& description,
                                                      bool to_latest_published, Txn& txn) {
-  std::string cp = capacityProviderOf(fn.latest);
-  json::object config = fn.latest;
+  std::string cp = fn.latest.capacityProvider();
+  FunctionConfiguration config = fn.latest;
   std::optional<ScalingConfig> scaling;
   std::string version;
   if (to_latest_published) {
@@ -37,15 +37,15 @@ Result<json::object> FunctionRegistry::publishLocked(FunctionRecord& fn,
   } else {
     // AWS returns the newest version unchanged when $LATEST has not changed since it was
     // published (every change of $LATEST gives it a new RevisionId).
-    if (fn.next_version > 1 && fn.published_revision == stringMember(fn.latest, "RevisionId")) {
+    if (fn.next_version > 1 && fn.published_revision == fn.latest.revision_id) {
       HEARTH_ASSIGN_OR_RETURN(auto last, loadVersion(fn.name, std::to_string(fn.next_version - 1)));
       if (last) {
-        return last->config;
+        return last->config.toJson();
       }
     }
     version = std::to_string(fn.next_version);
     ++fn.next_version;
-    fn.published_revision = stringMember(fn.latest, "RevisionId");
+    fn.published_revision = fn.latest.revision_id;
     txn.expect(keys::functionVersion(fn.name, version), 0);
   }
   if (!cp.empty()) {
@@ -55,18 +55,20 @@ Result<json::object> FunctionRegistry::publishLocked(FunctionRecord& fn,
                     "A capacity provider can run at most 100 function versions.");
     }
   }
-  config["Version"] = version;
-  config["FunctionArn"] = account_.qualifiedFunctionArn(fn.name, version);
-  config["Description"] =
-      description.empty() ? stringMember(fn.latest, "Description") : description;
-  config["LastModified"] = formatAwsTimestamp(clock_->wallNow());
-  config["RevisionId"] = newUuid();
+  config.version = version;
+  config.function_arn = account_.qualifiedFunctionArn(fn.name, version);
+  if (!description.empty()) {
+    config.description = description;
+  }
+  config.last_modified = formatAwsTimestamp(clock_->wallNow());
+  config.revision_id = newUuid();
   if (cp.empty()) {
-    setState(&config, "Active", "", "");
+    config.setState(FunctionState::kActive);
   } else {
     // The data plane moves the version to Active once its minimum execution environments
     // have passed init.
-    setState(&config, "Pending", "Lambda is provisioning execution environments.", "Creating");
+    config.setState(FunctionState::kPending, "Lambda is provisioning execution environments.",
+                    "Creating");
     txn.put(keys::capacityProviderUse(cp, fn.name, version), "Pending");
   }
   FunctionVersionRecord record;
@@ -74,7 +76,7 @@ Result<json::object> FunctionRegistry::publishLocked(FunctionRecord& fn,
   record.code_hex = fn.code_hex;
   record.scaling = scaling;
   txn.put(keys::functionVersion(fn.name, version), versionRecordJson(record));
-  return config;
+  return config.toJson();
 }
 
 Result<json::object> FunctionRegistry::publishVersion(std::string_view function,
@@ -89,10 +91,10 @@ Result<json::object> FunctionRegistry::publishVersion(std::string_view function,
     return lengthError(*description, "description", 0, 256);
   }
   return casUpdate(ref.name, [&](FunctionRecord& fn, Txn& txn) -> Result<CasStep> {
-    if (revision && *revision != stringMember(fn.latest, "RevisionId")) {
+    if (revision && *revision != fn.latest.revision_id) {
       return revisionMismatch();
     }
-    std::string current_sha = stringMember(fn.latest, "CodeSha256");
+    const std::string& current_sha = fn.latest.code_sha256;
     if (sha && *sha != current_sha) {
       return invalidParameter(fmt::format(
           "CodeSHA256 ({}) is different from current CodeSHA256 in $LATEST ({}). Please try "
@@ -117,11 +119,11 @@ Result<json::object> FunctionRegistry::listVersions(std::string_view function,
   HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(ref.name));
   // $LATEST first, then the versions in key (numeric) order: one page read from the marker on,
   // one more than the page to tell whether another follows.
-  std::vector<json::object> all;
+  std::vector<FunctionConfiguration> all;
   std::string start_after;
   if (!marker) {
     all.push_back(fn.latest);
-    all.back()["FunctionArn"] = account_.qualifiedFunctionArn(ref.name, kLatest);
+    all.back().function_arn = account_.qualifiedFunctionArn(ref.name, kLatest);
   } else if (*marker != kLatest) {
     start_after = keys::functionVersion(ref.name, *marker);
   }
@@ -140,8 +142,8 @@ Result<json::object> FunctionRegistry::listVersions(std::string_view function,
       next = last_version;
       break;
     }
-    last_version = stringMember(all[i], "Version");
-    out_versions.push_back(std::move(all[i]));
+    last_version = all[i].version;
+    out_versions.push_back(all[i].toJson());
   }
   json::object out{{"Versions", std::move(out_versions)}};
   if (next) {
@@ -190,7 +192,7 @@ Result<json::object> FunctionRegistry::putScalingConfig(std::string_view functio
   }
   ScalingConfig scaling{min, max_in};
   return casUpdate(ref.name, [&](FunctionRecord& fn, Txn& txn) -> Result<CasStep> {
-    if (capacityProviderOf(fn.latest).empty()) {
+    if (!fn.latest.runsOnCapacityProvider()) {
       return invalidParameter(
           "Function scaling config is only supported for functions that use a capacity "
           "provider.");
@@ -200,13 +202,11 @@ Result<json::object> FunctionRegistry::putScalingConfig(std::string_view functio
       return functionNotFound(account_, ref.name, *q);
     }
     version->scaling = scaling;
-    std::string state = stringMember(version->config, "State");
     if (scaling.deactivates()) {
-      setState(&version->config, functionStateName(FunctionState::kDeactivated),
-               "The function version was deactivated by its scaling config.", "");
-      version->config.erase("StateReasonCode");
-      state = functionStateName(FunctionState::kDeactivated);
+      version->config.setState(FunctionState::kDeactivated,
+                               "The function version was deactivated by its scaling config.");
     }
+    std::string state(functionStateName(version->config.state));
     txn.expect(keys::functionVersion(ref.name, *q), version->version)
         .put(keys::functionVersion(ref.name, *q), versionRecordJson(*version));
     return CasStep{json::object{{"FunctionState", state}}};
@@ -244,18 +244,15 @@ Status FunctionRegistry::setVersionState(const std::string& function, const std:
   // function's own updates.
   return retryLostRaces([&]() -> Result<std::optional<json::object>> {
            HEARTH_ASSIGN_OR_RETURN(auto record, loadVersion(function, version));
-           if (!record || (stringMember(record->config, "State") == state &&
-                           stringMember(record->config, "StateReasonCode") == reason_code)) {
+           if (!record || (record->config.state == new_state &&
+                           record->config.state_reason_code == reason_code)) {
              return std::optional<json::object>(json::object());  // gone, or already so
            }
-           setState(&record->config, state, reason, reason_code);
-           if (reason_code.empty()) {
-             record->config.erase("StateReasonCode");
-           }
+           record->config.setState(new_state, reason, reason_code);
            Txn txn;
            txn.expect(keys::functionVersion(function, version), record->version)
                .put(keys::functionVersion(function, version), versionRecordJson(*record));
-           std::string cp = capacityProviderOf(record->config);
+           std::string cp = record->config.capacityProvider();
            if (!cp.empty()) {
              txn.put(keys::capacityProviderUse(cp, function, version), std::string(state));
            }

@@ -14,6 +14,7 @@
 #include "common/ids.h"
 #include "controlplane/function_config.h"
 #include "controlplane/json_fields.h"
+#include "controlplane/stored_fields.h"
 
 namespace hearth {
 namespace json = boost::json;
@@ -73,14 +74,14 @@ Result<FunctionRegistry::FunctionRecord> FunctionRegistry::loadFunctionRecord(
   FunctionRecord fn;
   fn.name = std::string(name);
   if (const auto* c = o.if_contains("config"); c && c->is_object()) {
-    fn.latest = c->get_object();
+    fn.latest = FunctionConfiguration::fromJson(c->get_object());
   }
-  fn.code_hex = stringMember(o, "code");
+  fn.code_hex = stored::stringAt(o, "code").value_or("");
   fn.tags = tagsFromJson(o.if_contains("tags"));
   if (const auto* n = o.if_contains("next_version"); n && n->is_int64()) {
     fn.next_version = n->get_int64();
   }
-  fn.published_revision = stringMember(o, "published_revision");
+  fn.published_revision = stored::stringAt(o, "published_revision").value_or("");
   if (const auto* d = o.if_contains("deleting"); d && d->is_bool()) {
     fn.deleting = d->get_bool();
   }
@@ -180,12 +181,12 @@ Result<json::object> FunctionRegistry::createFunction(const json::object& reques
     HEARTH_RETURN_IF_ERROR(validateTags(*tags));
   }
 
-  json::object config;
-  config["FunctionName"] = ref.name;
-  config["FunctionArn"] = account_.functionArn(ref.name);
+  FunctionConfiguration config;
+  config.function_name = ref.name;
+  config.function_arn = account_.functionArn(ref.name);
   HEARTH_RETURN_IF_ERROR(applyConfiguration(request, true, account_, providers_, &config));
   HEARTH_RETURN_IF_ERROR(checkPublishTo(publish_to, &config));
-  bool managed = !capacityProviderOf(config).empty();
+  bool managed = config.runsOnCapacityProvider();
 
   // Nothing is written before every check passed; the code file is removed again if the
   // record cannot be committed and this call created it.
@@ -197,17 +198,11 @@ Result<json::object> FunctionRegistry::createFunction(const json::object& reques
     return conflict("Function already exist: " + ref.name);
   }
   HEARTH_ASSIGN_OR_RETURN(StoredCode stored_code, storeZip(code_, *zip));
-  config["CodeSize"] = stored_code.size;
-  config["CodeSha256"] = stored_code.sha256_base64;
-  config["Version"] = std::string(kLatest);
-  config["PackageType"] = "Zip";
-  config["SnapStart"] = json::object{{"ApplyOn", "None"}, {"OptimizationStatus", "Off"}};
-  if (managed) {
-    setState(&config, "ActiveNonInvocable", "", "");
-  } else {
-    setState(&config, "Active", "", "");
-  }
-  setUpdated(&config, *clock_);
+  config.code_size = static_cast<int64_t>(stored_code.size);
+  config.code_sha256 = stored_code.sha256_base64;
+  config.version = std::string(kLatest);
+  config.setState(managed ? FunctionState::kActiveNonInvocable : FunctionState::kActive);
+  config.markUpdated(*clock_);
 
   FunctionRecord fn;
   fn.name = ref.name;
@@ -217,13 +212,13 @@ Result<json::object> FunctionRegistry::createFunction(const json::object& reques
   fn.version = 0;
 
   Txn txn;
-  std::string cp = capacityProviderOf(config);
+  std::string cp = config.capacityProvider();
   if (!cp.empty()) {
     txn.put(keys::capacityProviderUse(cp, ref.name, kLatest), "ActiveNonInvocable");
     HEARTH_ASSIGN_OR_RETURN(auto provider, providers_->load(cp));
     txn.expect(keys::capacityProvider(cp), provider.version);
   }
-  json::object response = config;
+  json::object response = config.toJson();
   if (publish.value_or(false) || publish_to) {
     auto published = publishLocked(fn, "", publish_to.has_value(), txn);
     if (!published.isOk()) {
@@ -275,7 +270,7 @@ Result<FunctionVersionRecord> FunctionRegistry::resolveVersion(
     if (ec || !a.is_object()) {
       return internalError("corrupt alias record");
     }
-    version = stringMember(a.get_object(), "FunctionVersion");
+    version = stored::stringAt(a.get_object(), "FunctionVersion").value_or("");
     if (version == kLatest) {
       FunctionVersionRecord latest;
       latest.config = fn.latest;
@@ -295,7 +290,7 @@ namespace {
 
 // A read with an explicit qualifier reports the ARN qualified as asked (":$LATEST", ":alias").
 void qualifyArn(const AccountContext& account, std::string_view function,
-                const std::optional<std::string>& qualifier, json::object* config) {
+                const std::optional<std::string>& qualifier, FunctionConfiguration* config) {
   std::optional<std::string> q = qualifier;
   if (!q) {
     auto ref = parseFunctionRef(function, account);
@@ -304,8 +299,7 @@ void qualifyArn(const AccountContext& account, std::string_view function,
     }
   }
   if (q) {
-    (*config)["FunctionArn"] =
-        account.qualifiedFunctionArn(stringMember(*config, "FunctionName"), *q);
+    config->function_arn = account.qualifiedFunctionArn(config->function_name, *q);
   }
 }
 
@@ -315,16 +309,15 @@ Result<json::object> FunctionRegistry::getFunctionConfiguration(
     std::string_view function, const std::optional<std::string>& qualifier) {
   HEARTH_ASSIGN_OR_RETURN(FunctionVersionRecord record, resolveVersion(function, qualifier));
   qualifyArn(account_, function, qualifier, &record.config);
-  return std::move(record.config);
+  return record.config.toJson();
 }
 
 Result<json::object> FunctionRegistry::getFunction(std::string_view function,
                                                    const std::optional<std::string>& qualifier) {
   HEARTH_ASSIGN_OR_RETURN(FunctionVersionRecord record, resolveVersion(function, qualifier));
   qualifyArn(account_, function, qualifier, &record.config);
-  std::string name = stringMember(record.config, "FunctionName");
-  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(name));
-  json::object out{{"Configuration", std::move(record.config)},
+  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(record.config.function_name));
+  json::object out{{"Configuration", record.config.toJson()},
                    {"Code", json::object{{"RepositoryType", "S3"},
                                          {"Location", code_location_base_ + "/_hearth/code/" +
                                                           record.code_hex + ".zip"}}}};
@@ -354,7 +347,7 @@ Result<json::object> FunctionRegistry::listFunctions(
     }
     start_after = *decoded;
   }
-  json::array functions;
+  std::vector<FunctionConfiguration> functions;
   std::optional<std::string> next;
   std::string last_key;
   std::map<std::string, bool> deleting;  // function name → being deleted (or gone)
@@ -382,7 +375,8 @@ Result<json::object> FunctionRegistry::listFunctions(
       }
       // A function being deleted is gone, with its versions. A function record says so itself;
       // a version is looked up through its function (once per function).
-      std::string name = stringMember(config->get_object(), "FunctionName");
+      FunctionConfiguration listed = FunctionConfiguration::fromJson(config->get_object());
+      const std::string& name = listed.function_name;
       auto known = deleting.find(name);
       if (known == deleting.end() && is_function) {
         const json::value* mark = value.get_object().if_contains("deleting");
@@ -396,7 +390,7 @@ Result<json::object> FunctionRegistry::listFunctions(
         continue;
       }
       last_key = stored.key;
-      functions.push_back(*config);
+      functions.push_back(std::move(listed));
     }
     if (next || page.size() < 200) {
       break;
@@ -405,12 +399,15 @@ Result<json::object> FunctionRegistry::listFunctions(
   if (all) {
     // Keys sort fn/... before fv/...; AWS lists each function's $LATEST next to its versions.
     std::stable_sort(functions.begin(), functions.end(),
-                     [](const json::value& a, const json::value& b) {
-                       return stringMember(a.get_object(), "FunctionName") <
-                              stringMember(b.get_object(), "FunctionName");
+                     [](const FunctionConfiguration& a, const FunctionConfiguration& b) {
+                       return a.function_name < b.function_name;
                      });
   }
-  json::object out{{"Functions", std::move(functions)}};
+  json::array listed;
+  for (const auto& f : functions) {
+    listed.push_back(f.toJson());
+  }
+  json::object out{{"Functions", std::move(listed)}};
   if (next) {
     out["NextMarker"] = *next;
   }
@@ -438,32 +435,32 @@ Result<json::object> FunctionRegistry::updateFunctionCode(std::string_view funct
     return invalidParameter("Please provide a source for function code.");
   }
   HEARTH_ASSIGN_OR_RETURN(FunctionRecord check, loadFunction(ref.name));
-  if (revision && *revision != stringMember(check.latest, "RevisionId")) {
+  if (revision && *revision != check.latest.revision_id) {
     return revisionMismatch();
   }
   HEARTH_RETURN_IF_ERROR(checkPublishTo(publish_to, &check.latest));
   HEARTH_ASSIGN_OR_RETURN(StoredCode stored_code, storeZip(code_, *zip));
   if (dry_run.value_or(false)) {
-    json::object preview = check.latest;
-    preview["CodeSha256"] = stored_code.sha256_base64;
-    preview["CodeSize"] = stored_code.size;
+    FunctionConfiguration preview = check.latest;
+    preview.code_sha256 = stored_code.sha256_base64;
+    preview.code_size = static_cast<int64_t>(stored_code.size);
     if (stored_code.created) {
       code_->remove(stored_code.sha256_hex).permitUnchecked();
     }
-    return preview;
+    return preview.toJson();
   }
   auto result = casUpdate(ref.name, [&](FunctionRecord& fn, Txn& txn) -> Result<CasStep> {
-    if (revision && *revision != stringMember(fn.latest, "RevisionId")) {
+    if (revision && *revision != fn.latest.revision_id) {
       return revisionMismatch();
     }
-    fn.latest["CodeSha256"] = stored_code.sha256_base64;
-    fn.latest["CodeSize"] = stored_code.size;
+    fn.latest.code_sha256 = stored_code.sha256_base64;
+    fn.latest.code_size = static_cast<int64_t>(stored_code.size);
     if (architectures && architectures->size() == 1) {
-      fn.latest["Architectures"] = json::array{json::value((*architectures)[0])};
+      fn.latest.architecture = (*architectures)[0];
     }
-    setUpdated(&fn.latest, *clock_);
+    fn.latest.markUpdated(*clock_);
     fn.code_hex = stored_code.sha256_hex;
-    CasStep step{fn.latest};
+    CasStep step{fn.latest.toJson()};
     if (publish.value_or(false) || publish_to) {
       HEARTH_ASSIGN_OR_RETURN(step.response, publishLocked(fn, "", publish_to.has_value(), txn));
     }
@@ -479,12 +476,12 @@ Result<json::object> FunctionRegistry::updateFunctionConfiguration(std::string_v
   HEARTH_ASSIGN_OR_RETURN(FunctionRef ref, parseFunctionRef(function, account_));
   HEARTH_ASSIGN_OR_RETURN(auto revision, readString(request, "RevisionId"));
   return casUpdate(ref.name, [&](FunctionRecord& fn, Txn&) -> Result<CasStep> {
-    if (revision && *revision != stringMember(fn.latest, "RevisionId")) {
+    if (revision && *revision != fn.latest.revision_id) {
       return revisionMismatch();
     }
     HEARTH_RETURN_IF_ERROR(applyConfiguration(request, false, account_, providers_, &fn.latest));
-    setUpdated(&fn.latest, *clock_);
-    return CasStep{fn.latest};
+    fn.latest.markUpdated(*clock_);
+    return CasStep{fn.latest.toJson()};
   });
 }
 

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "controlplane/capacity_providers.h"
+#include "controlplane/function_configuration.h"
 #include "controlplane/model.h"
 #include "controlplane/names.h"
 #include "store/store.h"
@@ -34,7 +35,7 @@ inline constexpr std::string_view kLatestPublished = "$LATEST.PUBLISHED";
 
 // A published version (or $LATEST) as the data plane needs it.
 struct FunctionVersionRecord {
-  boost::json::object config;            // the FunctionConfiguration shape
+  FunctionConfiguration config;
   std::string code_hex;                  // content address of the deployment zip in the CodeStore
   std::optional<ScalingConfig> scaling;  // requested FunctionScalingConfig
   int64_t version = 0;                   // store version
@@ -107,8 +108,7 @@ class FunctionRegistry {
     std::string capacity_provider;
     std::string function;
     std::string version;
-    boost::json::object config;
-    FunctionState state = FunctionState::kPending;
+    FunctionConfiguration config;
     std::optional<ScalingConfig> scaling;
     std::string code_hex;
   };

@@ -31,7 +31,7 @@ Status revisionMismatch();
 // PublishTo is LATEST_PUBLISHED or absent, and only for a function on a capacity provider
 // (`config`, when known).
 Status checkPublishTo(const std::optional<std::string>& publish_to,
-                      const boost::json::object* config);
+                      const FunctionConfiguration* config);
 Status concurrentModification();
 boost::json::object tagsToJson(const std::map<std::string, std::string>& tags);
 std::map<std::string, std::string> tagsFromJson(const boost::json::value* v);
@@ -39,9 +39,6 @@ Status validateTags(const std::map<std::string, std::string>& tags);
 std::string versionRecordJson(const FunctionVersionRecord& v);
 Result<FunctionVersionRecord> parseVersionRecord(const Record& stored);
 Result<std::optional<int64_t>> validateMaxItems(std::optional<int64_t> max_items, int64_t max);
-void setState(boost::json::object* config, std::string_view state, std::string_view reason,
-              std::string_view reason_code);
-void setUpdated(boost::json::object* config, const Clock& clock);
 Result<StoredCode> storeZip(CodeStore* code, const std::string& base64);
 // The alias in a stored fa/<function>/<alias> record.
 Result<AliasRecord> parseAlias(const Record& stored);
@@ -53,7 +50,7 @@ namespace hearth {
 // fn/<name>: the function's $LATEST configuration and its function-level data.
 struct FunctionRegistry::FunctionRecord {
   std::string name;
-  boost::json::object latest;  // FunctionConfiguration of $LATEST
+  FunctionConfiguration latest;  // $LATEST
   std::string code_hex;
   std::map<std::string, std::string> tags;
   int64_t next_version = 1;
@@ -65,7 +62,7 @@ struct FunctionRegistry::FunctionRecord {
 
   std::string serialize() const {
     return boost::json::serialize(
-        boost::json::object{{"config", latest},
+        boost::json::object{{"config", latest.toJson()},
                             {"code", code_hex},
                             {"tags", functions_internal::tagsToJson(tags)},
                             {"next_version", next_version},

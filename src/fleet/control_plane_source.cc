@@ -1,18 +1,14 @@
 #include "fleet/control_plane_source.h"
 
 #include <algorithm>
-#include <boost/json/object.hpp>
 #include <cmath>
 #include <map>
 #include <optional>
 
 #include "controlplane/capacity_providers.h"
-#include "controlplane/function_config.h"
 #include "controlplane/functions.h"
-#include "controlplane/json_fields.h"
 
 namespace hearth {
-namespace json = boost::json;
 
 int defaultConcurrencyPerVCpu(const std::string& runtime) {
   if (runtime.rfind("nodejs", 0) == 0)
@@ -26,36 +22,9 @@ int defaultConcurrencyPerVCpu(const std::string& runtime) {
 
 namespace {
 
-// Members of stored documents, with a fallback when absent, of another type or out of range.
-int64_t intMember(const json::object& o, std::string_view key, int64_t fallback, int64_t lo,
-                  int64_t hi) {
-  auto value = readInt(o, key);
-  if (!value.isOk() || !*value || **value < lo || **value > hi) {
-    return fallback;
-  }
-  return **value;
-}
-
-double doubleMember(const json::object& o, std::string_view key, double fallback) {
-  auto value = readDouble(o, key);
-  return value.isOk() && *value && **value > 0 ? **value : fallback;
-}
-
-const json::object* objectMember(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
-}
-
-std::vector<std::string> stringsMember(const json::object& o, std::string_view key) {
-  std::vector<std::string> out;
-  if (const json::value* v = o.if_contains(key); v != nullptr && v->is_array()) {
-    for (const auto& s : v->get_array()) {
-      if (s.is_string()) {
-        out.emplace_back(s.get_string());
-      }
-    }
-  }
-  return out;
+// A stored figure, or `fallback` when it is out of range.
+int64_t within(int64_t value, int64_t lo, int64_t hi, int64_t fallback) {
+  return value < lo || value > hi ? fallback : value;
 }
 
 VersionState fleetState(FunctionState state) {
@@ -95,9 +64,10 @@ Result<DesiredFleet> ControlPlaneSource::read() {
     DesiredVersion d;
     d.key = {mv.function, mv.version};
     d.capacity_provider = mv.capacity_provider;
-    d.state = fleetState(mv.state);
-    d.deployment = {mv.code_hex, stringMember(mv.config, "RevisionId")};
-    d.function_arn = stringMember(mv.config, "FunctionArn");
+    d.state = fleetState(mv.config.state);
+    const FunctionConfiguration& config = mv.config;
+    d.deployment = {mv.code_hex, config.revision_id};
+    d.function_arn = config.function_arn;
     d.scaling.min_environments = default_min_environments_;
     if (mv.scaling) {
       d.scaling.min_environments =
@@ -107,62 +77,45 @@ Result<DesiredFleet> ControlPlaneSource::read() {
             static_cast<int>(std::clamp<int64_t>(*mv.scaling->max_environments, 0, kMaxInt));
       }
     }
-    const json::object* lmi = nullptr;
-    if (const auto* cp = objectMember(mv.config, "CapacityProviderConfig")) {
-      lmi = objectMember(*cp, "LambdaManagedInstancesCapacityProviderConfig");
-    }
-    double ratio = lmi ? doubleMember(*lmi, "ExecutionEnvironmentMemoryGiBPerVCpu", 2.0) : 2.0;
-    int64_t memory = intMember(mv.config, "MemorySize", 2048, 128, int64_t{1} << 30);
+    const std::optional<ManagedInstancesConfig>& lmi = config.managed_instances;
+    double ratio = lmi && lmi->memory_gib_per_vcpu > 0 ? lmi->memory_gib_per_vcpu : 2.0;
+    int64_t memory = within(config.memory_size_mb, 128, int64_t{1} << 30, 2048);
     d.size.memory_mib = memory;
     d.size.memory_gib_per_vcpu = ratio;
     d.size.vcpus = std::max<int>(1, static_cast<int>(std::ceil(memory / (ratio * 1024.0))));
-    std::string runtime = stringMember(mv.config, "Runtime");
-    int64_t default_concurrency = int64_t{defaultConcurrencyPerVCpu(runtime)} * d.size.vcpus;
-    d.max_concurrency =
-        static_cast<int>(lmi ? intMember(*lmi, "PerExecutionEnvironmentMaxConcurrency",
-                                         default_concurrency, 1, kMaxInt)
-                             : default_concurrency);
+    int64_t default_concurrency = int64_t{defaultConcurrencyPerVCpu(config.runtime)} * d.size.vcpus;
+    d.max_concurrency = static_cast<int>(
+        lmi && lmi->per_environment_max_concurrency
+            ? within(*lmi->per_environment_max_concurrency, 1, kMaxInt, default_concurrency)
+            : default_concurrency);
     // AWS caps Timeout at 900 s; the agent bounds a drain by that.
-    d.timeout_seconds = static_cast<int>(intMember(mv.config, "Timeout", 3, 1, 900));
+    d.timeout_seconds = static_cast<int>(within(config.timeout_seconds, 1, 900, 3));
 
     protocol::EnvironmentSpec& spec = d.spec;
     spec.function_name = d.key.function;
     spec.version = d.key.version;
     spec.function_arn = d.function_arn;
-    spec.runtime = runtime;
-    spec.handler = stringMember(mv.config, "Handler");
+    spec.runtime = config.runtime;
+    spec.handler = config.handler.value_or("");
     spec.code_sha256_hex = mv.code_hex;
     spec.revision_id = d.deployment.revision_id;
     spec.memory_mb = memory;
     spec.timeout_seconds = d.timeout_seconds;
     spec.max_concurrency = d.max_concurrency;
     spec.vcpus = d.size.vcpus;
-    if (const auto* env = objectMember(mv.config, "Environment")) {
-      if (const auto* vars = objectMember(*env, "Variables")) {
-        for (const auto& [k, v] : *vars) {
-          if (v.is_string()) {
-            spec.environment.emplace(std::string(k), std::string(v.get_string()));
-          }
-        }
-      }
+    if (config.environment) {
+      spec.environment = *config.environment;
     }
-    if (const auto* lc = objectMember(mv.config, "LoggingConfig")) {
-      spec.log_group = stringMember(*lc, "LogGroup");
+    if (config.logging) {
+      spec.log_group = config.logging->log_group;
     }
 
-    const json::object& p = provider->provider;
-    if (const auto* vpc = objectMember(p, "VpcConfig")) {
-      d.zones = stringsMember(*vpc, "SubnetIds");
-    }
-    if (const auto* ir = objectMember(p, "InstanceRequirements")) {
-      auto architectures = stringsMember(*ir, "Architectures");
-      if (!architectures.empty()) {
-        d.requirements.architecture = architectures.front();
-      }
-      d.requirements.allowed = stringsMember(*ir, "AllowedInstanceTypes");
-      d.requirements.excluded = stringsMember(*ir, "ExcludedInstanceTypes");
-    }
-    d.max_vcpus = static_cast<int>(provider->maxVCpuCount());
+    const CapacityProvider& p = provider->provider;
+    d.zones = p.subnet_ids;
+    d.requirements.architecture = p.architecture;
+    d.requirements.allowed = p.allowed_instance_types.value_or(std::vector<std::string>{});
+    d.requirements.excluded = p.excluded_instance_types.value_or(std::vector<std::string>{});
+    d.max_vcpus = static_cast<int>(std::clamp<int64_t>(p.scaling.max_vcpu_count, 0, kMaxInt));
     out.versions.push_back(std::move(d));
   }
   for (const auto& a : aliases) {
