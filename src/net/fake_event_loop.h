@@ -50,6 +50,25 @@ class FakeEventLoop final : public EventLoop {
       task();
     }
   }
+  // Runs the timers pending now whose delay is <= `max_delay`, in id order; timers they set
+  // wait for the next call.
+  void fireRound(std::chrono::milliseconds max_delay) {
+    std::vector<std::function<void()>> due;
+    {
+      std::lock_guard lock(mu_);
+      for (auto it = timers_.begin(); it != timers_.end();) {
+        if (it->second.first <= max_delay) {
+          due.push_back(std::move(it->second.second));
+          it = timers_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& task : due) {
+      task();
+    }
+  }
   void runPosted() {
     for (;;) {
       std::vector<std::function<void()>> tasks;
