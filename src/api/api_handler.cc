@@ -147,6 +147,14 @@ void ApiHandler::handle(HttpRequest request, Responder respond) {
   std::string request_id = newUuid();
   if (request.target == "/healthz" || request.target.rfind("/healthz?", 0) == 0) {
     HttpResponse response;
+    if (request.method != "GET" && request.method != "HEAD") {
+      response.status = 405;
+      response.set("Allow", "GET, HEAD");
+      response.set("Content-Type", "application/json");
+      response.body = R"({"message":"/healthz answers GET and HEAD only"})";
+      respond(std::move(response));
+      return;
+    }
     response.status = ready_ ? 200 : 503;
     response.set("Content-Type", "application/json");
     response.body = ready_ ? R"({"status":"ok"})" : R"({"status":"starting"})";
@@ -393,8 +401,9 @@ HttpResponse ApiHandler::execute(const HttpRequest& request, const std::string& 
     }
     auto limit = intParam(target, "limit");
     auto cursor = intParam(target, "cursor");
-    if (!limit.isOk() || !cursor.isOk()) {
-      return renderAwsError(invalidParameter("limit and cursor must be integers"), id);
+    if (!limit.isOk() || !cursor.isOk() || (*cursor && **cursor < 0)) {
+      return renderAwsError(
+          invalidParameter("limit must be an integer and cursor a non-negative integer"), id);
     }
     size_t max = static_cast<size_t>(std::clamp<int64_t>(limit->value_or(100), 1, 10000));
     auto page = *cursor ? deps_.logs->read(ref->name, static_cast<uint64_t>(**cursor), max)

@@ -15,6 +15,7 @@
 #include "controlplane/capacity_providers.h"
 #include "controlplane/functions.h"
 #include "controlplane/tags.h"
+#include "logs/log_store.h"
 #include "net/async_http_client.h"
 #include "net/event_loop.h"
 #include "router/router.h"
@@ -38,6 +39,7 @@ class ApiHandlerTest : public ::testing::Test {
                                                     &clock_, account_);
     tags_ = std::make_unique<TagRegistry>(functions_.get(), providers_.get(), account_);
     work_ = std::make_unique<WorkQueue>(1, 16);
+    logs_ = std::move(LogStore::open((dir_ / "logs").string())).value();
   }
   void TearDown() override {
     work_->drain();
@@ -52,6 +54,7 @@ class ApiHandlerTest : public ::testing::Test {
     deps.control_work = work_.get();
     deps.code = code_.get();
     deps.verifier = verifier;
+    deps.logs = logs_.get();
     auto handler = std::make_unique<ApiHandler>(deps);
     handler->setReady(true);
     return handler;
@@ -90,6 +93,7 @@ class ApiHandlerTest : public ::testing::Test {
   std::unique_ptr<FunctionRegistry> functions_;
   std::unique_ptr<TagRegistry> tags_;
   std::unique_ptr<WorkQueue> work_;
+  std::unique_ptr<LogStore> logs_;
 };
 
 TEST_F(ApiHandlerTest, RoutesCreateGetListAndDelete) {
@@ -129,8 +133,24 @@ TEST_F(ApiHandlerTest, MalformedJsonAndUnknownRoutesGetAwsErrors) {
 TEST_F(ApiHandlerTest, HealthzReflectsReadiness) {
   auto handler = makeHandler();
   EXPECT_EQ(call(*handler, request("GET", "/healthz")).status, 200);
+  EXPECT_EQ(call(*handler, request("HEAD", "/healthz")).status, 200);
+  for (const std::string& method :
+       std::vector<std::string>{"POST", "DELETE", std::string(10240, 'X')}) {
+    auto refused = call(*handler, request(method, "/healthz"));
+    EXPECT_EQ(refused.status, 405) << method.substr(0, 10);
+    EXPECT_EQ(*refused.header("Allow"), "GET, HEAD");
+  }
   handler->setReady(false);
   EXPECT_EQ(call(*handler, request("GET", "/healthz")).status, 503);
+}
+
+TEST_F(ApiHandlerTest, LogCursorsMustBeNonNegative) {
+  auto handler = makeHandler();
+  ASSERT_EQ(call(*handler, request("POST", "/2015-03-31/functions", createBody("f1"))).status, 201);
+  auto negative = call(*handler, request("GET", "/_hearth/v1/logs/f1?cursor=-5"));
+  EXPECT_EQ(negative.status, 400) << negative.body;
+  EXPECT_EQ(*negative.header("X-Amzn-ErrorType"), "InvalidParameterValueException");
+  EXPECT_EQ(call(*handler, request("GET", "/_hearth/v1/logs/f1?cursor=0")).status, 200);
 }
 
 TEST_F(ApiHandlerTest, VerifiesSigV4WhenConfigured) {

@@ -3,6 +3,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "common/utf8.h"
+
 namespace hearth {
 
 AwsError toAwsError(StatusCode code) {
@@ -23,7 +25,6 @@ AwsError toAwsError(StatusCode code) {
     case StatusCode::kNoPublishedVersion:
       return {400, "NoPublishedVersionException", true};
     case StatusCode::kAlreadyExists:
-      return {409, "ResourceConflictException", false};
     case StatusCode::kConflict:
       return {409, "ResourceConflictException", false};
     case StatusCode::kPreconditionFailed:
@@ -66,12 +67,14 @@ HttpResponse renderAwsError(const Status& status, const std::string& request_id)
   AwsError error = toAwsError(status.code());
   boost::json::object body;
   body["Type"] = error.http_status >= 500 ? "Service" : "User";
-  body[error.capital_message ? "Message" : "message"] = status.message();
+  // Messages may quote the request (names, markers, qualifiers): they are made valid UTF-8 here,
+  // once, so every error body is a valid JSON document.
+  body[error.capital_message ? "Message" : "message"] = toValidUtf8(status.message());
   HttpResponse response;
   response.status = error.http_status;
   if (status.code() == StatusCode::kThrottled) {
     if (!status.reason().empty()) {
-      body["Reason"] = status.reason();
+      body["Reason"] = toValidUtf8(status.reason());
     }
     if (status.retryAfterSeconds() > 0) {
       body["retryAfterSeconds"] = std::to_string(status.retryAfterSeconds());

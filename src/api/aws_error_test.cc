@@ -61,5 +61,13 @@ TEST(AwsError, ThrottleCarriesReasonAndRetryAfter) {
   EXPECT_EQ(body.at("Reason").as_string(), "ConcurrentInvocationLimitExceeded");
 }
 
+TEST(AwsError, BodiesAreValidUtf8WhateverTheMessageQuotes) {
+  HttpResponse response =
+      renderAwsError(Status(StatusCode::kNotFound, "Function not found: \xC0\xAF"), "req");
+  boost::json::value body;
+  ASSERT_NO_THROW(body = boost::json::parse(response.body)) << response.body;
+  EXPECT_EQ(body.at("Message").as_string(), "Function not found: \xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
 }  // namespace
 }  // namespace hearth

@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/result.h"
+#include "common/utf8.h"
 
 namespace hearth {
 namespace {
@@ -104,6 +105,20 @@ TEST(WorkQueue, ATaskThatThrowsIsCountedAndTheQueueKeepsRunning) {
   queue.drain();
   EXPECT_EQ(ran.load(), 1);
   EXPECT_EQ(queue.failedTasks(), 2u);
+}
+
+TEST(Utf8, KeepsValidTextAndReplacesEachInvalidByte) {
+  EXPECT_EQ(toValidUtf8("plain ascii"), "plain ascii");
+  EXPECT_EQ(toValidUtf8("z\xC3\xB3\xC5\x82w \xE2\x82\xAC \xF0\x9F\x94\xA5"),
+            "z\xC3\xB3\xC5\x82w \xE2\x82\xAC \xF0\x9F\x94\xA5");
+  const std::string r = "\xEF\xBF\xBD";
+  EXPECT_EQ(toValidUtf8("\xC0\xAF"), r + r);                  // overlong '/'
+  EXPECT_EQ(toValidUtf8("\xE0\x80\xAF"), r + r + r);          // overlong, three bytes
+  EXPECT_EQ(toValidUtf8("\xED\xA0\x80"), r + r + r);          // surrogate U+D800
+  EXPECT_EQ(toValidUtf8("\xF4\x90\x80\x80"), r + r + r + r);  // above U+10FFFF
+  EXPECT_EQ(toValidUtf8("a\xE2\x82"), "a" + r + r);           // truncated
+  EXPECT_EQ(toValidUtf8("\xFF"), r);
+  EXPECT_EQ(toValidUtf8(std::string("a\0b", 3)), std::string("a\0b", 3));
 }
 
 }  // namespace
