@@ -84,7 +84,10 @@ class AgentImpl final : public Agent, private RuntimeApiListeners {
     http.max_body_bytes = 7 * 1024 * 1024;
     http.idle_timeout = std::chrono::hours(24);  // runtimes keep connections open while idle
     http.handler_timeout = std::chrono::hours(24);
-    http.read_timeout = std::chrono::minutes(16);
+    http.body_timeout = std::chrono::minutes(16);
+    http.write_timeout = std::chrono::minutes(16);
+    // The server's connection pool and every runtime process connect from a few addresses.
+    http.max_connections_per_client = http.max_connections;
     HEARTH_ASSIGN_OR_RETURN(
         server_, HttpServer::create(http, [this](HttpRequest request, Responder respond) {
           handle(std::move(request), std::move(respond));

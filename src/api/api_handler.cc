@@ -129,14 +129,32 @@ HttpResponse ApiHandler::transportErrorResponse(TransportError error) {
           request_id);
       break;
     case TransportError::kHeaderTooLarge:
+      response = renderAwsError(
+          Status(StatusCode::kHeadersTooLarge, "The request header fields are too large."),
+          request_id);
+      break;
     case TransportError::kBadRequest:
       response = renderAwsError(
-          Status(StatusCode::kInvalidRequestContent, "The request could not be parsed."),
+          Status(StatusCode::kInvalidRequestContent,
+                 "The request could not be parsed, or its body length cannot be determined "
+                 "(RFC 9112 section 6.3)."),
           request_id);
+      break;
+    case TransportError::kNotImplemented:
+      response = renderAwsError(Status(StatusCode::kNotImplemented,
+                                       "Transfer codings other than chunked are not supported."),
+                                request_id);
       break;
     case TransportError::kReadTimeout:
       response = renderAwsError(
-          Status(StatusCode::kInvalidRequestContent, "Timed out reading the request."), request_id);
+          Status(StatusCode::kRequestTimeout, "Timed out reading the request."), request_id);
+      break;
+    case TransportError::kTooManyConnections:
+      response = renderAwsError(
+          Status(StatusCode::kUnavailable,
+                 "Too many open connections from this client address; retry later."),
+          request_id);
+      response.set("Retry-After", "1");
       break;
   }
   response.set("Connection", "close");

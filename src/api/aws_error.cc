@@ -31,6 +31,12 @@ AwsError toAwsError(StatusCode code) {
       return {412, "PreconditionFailedException", false};
     case StatusCode::kPayloadTooLarge:
       return {413, "RequestTooLargeException", false};
+    case StatusCode::kHeadersTooLarge:
+      // Not an AWS Lambda error; the modelled type closest to a header the edge refused.
+      return {431, "InvalidRequestContentException", false};
+    case StatusCode::kRequestTimeout:
+      // The type AWS SDKs treat as transient and retry.
+      return {408, "RequestTimeoutException", false};
     case StatusCode::kResponseTooLarge:
       return {502, "ResponseSizeTooLargeException", false};
     case StatusCode::kUnsupportedMediaType:

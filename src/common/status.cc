@@ -24,6 +24,10 @@ std::string_view statusCodeName(StatusCode code) {
       return "PreconditionFailed";
     case StatusCode::kPayloadTooLarge:
       return "PayloadTooLarge";
+    case StatusCode::kHeadersTooLarge:
+      return "HeadersTooLarge";
+    case StatusCode::kRequestTimeout:
+      return "RequestTimeout";
     case StatusCode::kResponseTooLarge:
       return "ResponseTooLarge";
     case StatusCode::kUnsupportedMediaType:

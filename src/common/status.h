@@ -20,6 +20,8 @@ enum class StatusCode : uint8_t {
   kConflict,               // The resource is in a state that forbids this operation now.
   kPreconditionFailed,     // RevisionId (optimistic concurrency) did not match.
   kPayloadTooLarge,        // The request body exceeds a documented limit.
+  kHeadersTooLarge,        // The request header exceeds the transport's limit.
+  kRequestTimeout,         // The request did not arrive in time; retry.
   kResponseTooLarge,       // A function response exceeds a documented limit.
   kUnsupportedMediaType,   // The Content-Type cannot be handled.
   kInvalidZipFile,         // The deployment package is not a usable zip.

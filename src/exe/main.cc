@@ -92,6 +92,13 @@ int main(int argc, char** argv) {
       ->envname("HEARTH_ACCESS_KEYS")
       ->delimiter(',');
   up->add_option("--io-threads", server.io_threads, "HTTP I/O threads")->capture_default_str();
+  up->add_option("--max-connections", server.max_connections, "Open client connections, in all")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
+  up->add_option("--max-connections-per-client", server.max_connections_per_client,
+                 "Open connections one client IP address may hold")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
   up->add_flag("--demo", server.demo, "Create a demo capacity provider and function");
   up->add_option("--log-level", log_level, "trace|debug|info|warn|error")
       ->envname("HEARTH_LOG_LEVEL")

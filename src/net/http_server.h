@@ -20,7 +20,14 @@ using Responder = std::function<void(HttpResponse)>;
 using HttpHandler = std::function<void(HttpRequest, Responder)>;
 
 // Why the transport rejected a request before it reached the handler.
-enum class TransportError { kBodyTooLarge, kHeaderTooLarge, kBadRequest, kReadTimeout };
+enum class TransportError {
+  kBodyTooLarge,        // 413, then the rest of the body is read and dropped
+  kHeaderTooLarge,      // 431 and close
+  kBadRequest,          // 400 and close: unparseable, or body framing that cannot be trusted
+  kNotImplemented,      // 501 and close: a transfer coding other than chunked
+  kReadTimeout,         // 408 and close: the header or body did not arrive in time
+  kTooManyConnections,  // 503 with Retry-After, then close: over the per-client or total cap
+};
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
@@ -30,10 +37,18 @@ struct HttpServerOptions {
   size_t max_body_bytes = 8 * 1024 * 1024;
   // Per-request body limit chosen after the header is read; defaults to max_body_bytes.
   std::function<size_t(const std::string& method, const std::string& target)> body_limit_for;
-  std::chrono::milliseconds read_timeout{30000};      // header + body of one request
-  std::chrono::milliseconds idle_timeout{60000};      // keep-alive wait for the next request
+  // A request's header must arrive within header_timeout of its first byte (of the accept, for
+  // a connection's first request); its body within body_timeout of the header's end; a response
+  // must be written within write_timeout. A kept-alive connection waits idle_timeout for the
+  // first byte of its next request and is then closed quietly.
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{30000};
+  std::chrono::milliseconds write_timeout{30000};
+  std::chrono::milliseconds idle_timeout{60000};
   std::chrono::milliseconds handler_timeout{960000};  // bound on one handler's response
+  // Connections over either cap are answered 503 with Retry-After and closed.
   size_t max_connections = 4096;
+  size_t max_connections_per_client = 1024;  // per client IP address
   // Renders the response for a request the transport rejected.
   std::function<HttpResponse(TransportError)> transport_error_response;
 };

@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include <future>
 #include <thread>
 
@@ -23,6 +29,187 @@ HttpRequest makeRequest(std::string method, std::string target, std::string body
   request.target = std::move(target);
   request.body = std::move(body);
   return request;
+}
+
+// A plain TCP client from `source` (any 127.0.0.0/8 address) for bytes the HTTP client would
+// never send.
+class RawClient {
+ public:
+  RawClient(uint16_t port, const char* source = "127.0.0.1") {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source, &local.sin_addr);
+    connected_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)) == 0;
+    sockaddr_in remote{};
+    remote.sin_family = AF_INET;
+    remote.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
+    connected_ =
+        connected_ && ::connect(fd_, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) == 0;
+    timeval timeout{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  }
+  ~RawClient() { ::close(fd_); }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  bool connected() const { return connected_; }
+  void send(const std::string& bytes) {
+    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  // Everything the server sends until it closes (or 10 s pass).
+  std::string readUntilClosed() {
+    std::string all;
+    char chunk[4096];
+    for (;;) {
+      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+      if (n <= 0) {
+        return all;
+      }
+      all.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+size_t countOf(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+HttpHandler countingEcho(std::atomic<int>* handled) {
+  return [handled](HttpRequest request, Responder respond) {
+    ++*handled;
+    HttpResponse response;
+    response.body = "echo:" + request.target + ":" + request.body;
+    respond(std::move(response));
+  };
+}
+
+// RFC 9112 §6.3: a Transfer-Encoding whose final coding is not chunked leaves the body length
+// unknown. The server answers 400 and closes; the body is never parsed as a second request.
+TEST(HttpServer, UnknownTransferEncodingIsA400AndNothingIsSmuggled) {
+  std::atomic<int> handled{0};
+  auto server = startServer({}, countingEcho(&handled));
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (std::string coding : {"xchunked", "gzip", "chunked, identity", "chunked, chunked"}) {
+    RawClient client(server->port());
+    client.send(
+        "POST /2015-03-31/functions/f/invocations HTTP/1.1\r\nHost: x\r\n"
+        "Transfer-Encoding: " +
+        coding + "\r\n\r\n" + smuggled);
+    std::string answer = client.readUntilClosed();
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << coding << ": " << answer;
+    EXPECT_EQ(countOf(answer, "HTTP/1.1"), 1u) << coding << ": " << answer;
+    EXPECT_EQ(answer.find("smuggled"), std::string::npos) << coding;
+  }
+  {
+    RawClient client(server->port());
+    client.send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" +
+                smuggled);
+    EXPECT_EQ(client.readUntilClosed().rfind("HTTP/1.1 501", 0), 0u);
+  }
+  {
+    RawClient client(server->port());
+    client.send("POST /x HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    EXPECT_EQ(client.readUntilClosed().rfind("HTTP/1.1 400", 0), 0u);
+  }
+  EXPECT_EQ(handled.load(), 0);
+  // Chunked alone still works, and a pipelined second request is served as one.
+  RawClient client(server->port());
+  client.send(
+      "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string answer = client.readUntilClosed();
+  EXPECT_NE(answer.find("echo:/a:abc"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("echo:/b:"), std::string::npos) << answer;
+  EXPECT_EQ(handled.load(), 2);
+  server->drain(std::chrono::milliseconds(100));
+}
+
+TEST(HttpServer, OversizedHeaderIsA431) {
+  HttpServerOptions options;
+  options.max_header_bytes = 1024;
+  std::atomic<int> handled{0};
+  auto server = startServer(options, countingEcho(&handled));
+  RawClient client(server->port());
+  client.send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2048, 'a') + "\r\n\r\n");
+  EXPECT_EQ(client.readUntilClosed().rfind("HTTP/1.1 431", 0), 0u);
+  EXPECT_EQ(handled.load(), 0);
+  server->drain(std::chrono::milliseconds(100));
+}
+
+TEST(HttpServer, StalledBodyGetsA408) {
+  HttpServerOptions options;
+  options.body_timeout = std::chrono::milliseconds(200);
+  std::atomic<int> handled{0};
+  auto server = startServer(options, countingEcho(&handled));
+  RawClient client(server->port());
+  client.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part");
+  std::string answer = client.readUntilClosed();
+  EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
+  EXPECT_EQ(handled.load(), 0);
+  server->drain(std::chrono::milliseconds(100));
+}
+
+// The header deadline runs from the request's first byte, not from the idle timeout.
+TEST(HttpServer, StalledHeaderGetsA408AtTheHeaderDeadline) {
+  HttpServerOptions options;
+  options.header_timeout = std::chrono::milliseconds(200);
+  options.idle_timeout = std::chrono::seconds(60);
+  std::atomic<int> handled{0};
+  auto server = startServer(options, countingEcho(&handled));
+  auto started = std::chrono::steady_clock::now();
+  RawClient client(server->port());
+  client.send("GET / HTTP/1.1\r\nHost: x\r\n");
+  std::string answer = client.readUntilClosed();
+  EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  // A connection that never sends a byte is closed quietly at the same deadline.
+  RawClient silent(server->port());
+  EXPECT_EQ(silent.readUntilClosed(), "");
+  // The sessions unwind just after closing.
+  auto unwind_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server->connectionCount() > 0 && std::chrono::steady_clock::now() < unwind_deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(server->connectionCount(), 0u);
+  server->drain(std::chrono::milliseconds(100));
+}
+
+// One address cannot take every connection: over its cap it gets a 503 with Retry-After, and
+// another address is still served.
+TEST(HttpServer, PerClientCapAnswers503WhileOtherClientsAreServed) {
+  HttpServerOptions options;
+  options.max_connections_per_client = 2;
+  std::atomic<int> handled{0};
+  auto server = startServer(options, countingEcho(&handled));
+  RawClient first(server->port());
+  RawClient second(server->port());
+  first.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  second.send("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+  while (handled.load() < 2) {
+    std::this_thread::yield();
+  }
+  RawClient third(server->port());
+  third.send("GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string refused = third.readUntilClosed();
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  EXPECT_NE(refused.find("Retry-After: 1"), std::string::npos) << refused;
+  RawClient other(server->port(), "127.0.0.2");
+  ASSERT_TRUE(other.connected());
+  other.send("GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(other.readUntilClosed().find("echo:/other:"), std::string::npos);
+  EXPECT_EQ(handled.load(), 3);
+  server->drain(std::chrono::milliseconds(100));
 }
 
 TEST(HttpServer, EchoesOverKeptAliveConnection) {

@@ -175,6 +175,7 @@ class ServerImpl final : public Server {
     http.port = port;
     http.io_threads = options_.io_threads;
     http.max_connections = options_.max_connections;
+    http.max_connections_per_client = options_.max_connections_per_client;
     http.max_body_bytes = 70167211;
     http.body_limit_for = ApiHandler::bodyLimitFor;
     http.transport_error_response = ApiHandler::transportErrorResponse;

@@ -1,0 +1,258 @@
+#include "net/http_connection.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <vector>
+
+#include "net/request_parsing.h"
+
+namespace hearth::net_internal {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
+
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kMaxDiscardBytes = 256u * 1024 * 1024;
+constexpr size_t kMaxDiscardAfterRefusalBytes = 64u * 1024;
+
+// Arms `conn`'s deadline `after` from now, replacing the previous one.
+void armDeadline(const std::shared_ptr<Connection>& conn, std::chrono::milliseconds after) {
+  conn->timed_out = false;
+  uint64_t generation = ++conn->deadline_generation;
+  conn->deadline.expires_after(after);
+  conn->deadline.async_wait([conn, generation](boost::system::error_code ec) {
+    if (ec || generation != conn->deadline_generation) {
+      return;
+    }
+    conn->timed_out = true;
+    boost::system::error_code ignored;
+    conn->socket.cancel(ignored);
+  });
+}
+
+// Disarms the deadline; its wait completes at once and drops its reference to `conn`.
+void disarmDeadline(const std::shared_ptr<Connection>& conn) {
+  ++conn->deadline_generation;
+  conn->deadline.cancel();
+}
+
+// The response slot a handler completes. Lives on the connection's strand.
+struct PendingResponse {
+  explicit PendingResponse(const net::any_io_executor& executor) : timer(executor) {}
+  net::steady_timer timer;
+  std::optional<HttpResponse> response;
+};
+
+net::awaitable<void> writeResponse(ConnectionContext context, std::shared_ptr<Connection> conn,
+                                   HttpResponse response, bool keep_alive, bool* write_ok) {
+  http::response<http::string_body> out;
+  out.version(11);
+  out.result(static_cast<unsigned>(response.status));
+  for (auto& [name, value] : response.headers) {
+    out.insert(name, value);
+  }
+  // 1xx, 204 and 304 responses have no body (RFC 9110); clients reject one.
+  if (response.status != 204 && response.status != 304 && response.status >= 200) {
+    out.body() = std::move(response.body);
+  }
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  armDeadline(conn, context.options->write_timeout);
+  auto [ec, written] = co_await http::async_write(conn->socket, out, kNoThrow);
+  *write_ok = !ec;
+}
+
+// Answers a request the transport rejected and closes: the reply is sent, then what the client
+// still sends is read and dropped (at most `discard_bytes`, for a bounded time) so that closing
+// the socket does not reset the connection before the client has read the reply.
+net::awaitable<void> refuseAndClose(ConnectionContext context, std::shared_ptr<Connection> conn,
+                                    TransportError error, size_t discard_bytes) {
+  HttpResponse response = context.options->transport_error_response(error);
+  if (error == TransportError::kTooManyConnections && response.header("Retry-After") == nullptr) {
+    response.set("Retry-After", "1");
+  }
+  bool write_ok = false;
+  co_await writeResponse(context, conn, std::move(response), false, &write_ok);
+  if (!write_ok) {
+    co_return;
+  }
+  boost::system::error_code ignored;
+  conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
+  std::vector<char> scratch(std::min(discard_bytes, size_t{64 * 1024}));
+  size_t total = 0;
+  armDeadline(conn, std::chrono::seconds(discard_bytes > kMaxDiscardAfterRefusalBytes ? 5 : 1));
+  while (total < discard_bytes) {
+    auto [ec, n] = co_await conn->socket.async_read_some(net::buffer(scratch), kNoThrow);
+    if (ec) {
+      break;
+    }
+    total += n;
+  }
+}
+
+net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Connection> conn) {
+  beast::flat_buffer buffer;  // persists across the requests of this connection
+  std::string peer;
+  {
+    boost::system::error_code ec;
+    auto endpoint = conn->socket.remote_endpoint(ec);
+    if (!ec) {
+      peer = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    }
+  }
+  for (bool first_request = true;; first_request = false) {
+    conn->busy = false;
+    if (*context.draining) {
+      co_return;
+    }
+    // Wait for the request's first byte: the keep-alive wait, or for a new connection the
+    // header deadline. A connection that sends nothing is closed without an answer.
+    if (buffer.size() == 0) {
+      armDeadline(conn,
+                  first_request ? context.options->header_timeout : context.options->idle_timeout);
+      auto [ec, n] = co_await conn->socket.async_read_some(buffer.prepare(kReadChunk), kNoThrow);
+      if (ec) {
+        co_return;
+      }
+      buffer.commit(n);
+    }
+    net_internal::RequestParser parser;
+    net_internal::configureParser(parser, context.options->max_header_bytes);
+    armDeadline(conn, context.options->header_timeout);
+    auto [read_ec, header_bytes] =
+        co_await http::async_read_header(conn->socket, buffer, parser, kNoThrow);
+    if (read_ec) {
+      if (conn->timed_out) {
+        co_await refuseAndClose(context, conn, TransportError::kReadTimeout,
+                                kMaxDiscardAfterRefusalBytes);
+      } else if (read_ec != http::error::end_of_stream &&
+                 read_ec != net::error::operation_aborted && read_ec != net::error::eof &&
+                 read_ec != net::error::connection_reset) {
+        co_await refuseAndClose(context, conn, net_internal::headerReadError(read_ec),
+                                kMaxDiscardAfterRefusalBytes);
+      }
+      co_return;
+    }
+    if (auto framing_error = net_internal::checkRequestHeader(parser)) {
+      co_await refuseAndClose(context, conn, *framing_error, kMaxDiscardAfterRefusalBytes);
+      co_return;
+    }
+    conn->busy = true;
+    ++*context.in_flight;
+    struct InFlightGuard {
+      std::atomic<size_t>* counter;
+      ~InFlightGuard() { --*counter; }
+    } guard{context.in_flight};
+
+    std::string method(parser.get().method_string());
+    std::string target(parser.get().target());
+    size_t limit = context.options->body_limit_for ? context.options->body_limit_for(method, target)
+                                                   : context.options->max_body_bytes;
+    auto declared = parser.content_length();
+    if (declared && *declared > limit) {
+      co_await refuseAndClose(context, conn, TransportError::kBodyTooLarge, kMaxDiscardBytes);
+      co_return;
+    }
+    parser.body_limit(limit);
+    auto expect = parser.get()[http::field::expect];
+    if (!parser.is_done() && beast::iequals(expect, "100-continue")) {
+      http::response<http::empty_body> cont{http::status::continue_, 11};
+      armDeadline(conn, context.options->write_timeout);
+      auto [cont_ec, cont_n] = co_await http::async_write(conn->socket, cont, kNoThrow);
+      if (cont_ec) {
+        co_return;
+      }
+    }
+    if (!parser.is_done()) {
+      armDeadline(conn, context.options->body_timeout);
+      auto [body_ec, body_bytes] =
+          co_await http::async_read(conn->socket, buffer, parser, kNoThrow);
+      if (body_ec) {
+        if (body_ec == http::error::body_limit) {
+          co_await refuseAndClose(context, conn, TransportError::kBodyTooLarge, kMaxDiscardBytes);
+        } else if (conn->timed_out) {
+          co_await refuseAndClose(context, conn, TransportError::kReadTimeout,
+                                  kMaxDiscardAfterRefusalBytes);
+        } else if (body_ec != http::error::end_of_stream &&
+                   body_ec != net::error::operation_aborted &&
+                   body_ec != http::error::partial_message && body_ec != net::error::eof &&
+                   body_ec != net::error::connection_reset) {
+          co_await refuseAndClose(context, conn, TransportError::kBadRequest,
+                                  kMaxDiscardAfterRefusalBytes);
+        }
+        co_return;
+      }
+    }
+    disarmDeadline(conn);
+    auto message = parser.release();
+    bool keep_alive = message.keep_alive();
+
+    HttpRequest request;
+    request.method = std::move(method);
+    request.target = std::move(target);
+    request.headers.reserve(16);
+    for (const auto& field : message) {
+      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    request.body = std::move(message.body());
+    request.peer = peer;
+    request.listener = conn->listener;
+
+    auto pending = std::make_shared<PendingResponse>(conn->socket.get_executor());
+    pending->timer.expires_after(context.options->handler_timeout);
+    net::any_io_executor executor = conn->socket.get_executor();
+    Responder responder = [pending, executor](HttpResponse response) {
+      net::post(executor, [pending, response = std::move(response)]() mutable {
+        if (!pending->response) {
+          pending->response = std::move(response);
+          pending->timer.cancel();
+        }
+      });
+    };
+    (*context.handler)(std::move(request), std::move(responder));
+    if (!pending->response) {
+      co_await pending->timer.async_wait(kNoThrow);
+    }
+    HttpResponse response;
+    if (pending->response) {
+      response = std::move(*pending->response);
+    } else {
+      response.status = 500;
+      response.set("Content-Type", "text/plain");
+      response.body = "handler timed out";
+      keep_alive = false;
+    }
+    bool write_ok = false;
+    co_await writeResponse(context, conn, std::move(response), keep_alive && !*context.draining,
+                           &write_ok);
+    if (!write_ok || !keep_alive || *context.draining) {
+      co_return;
+    }
+  }
+}
+
+}  // namespace
+
+net::awaitable<void> serveConnection(ConnectionContext context, std::shared_ptr<Connection> conn) {
+  co_await serveRequests(context, conn);
+  disarmDeadline(conn);
+  boost::system::error_code ignored;
+  conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
+  conn->busy = false;
+}
+
+net::awaitable<void> refuseConnection(ConnectionContext context, std::shared_ptr<Connection> conn) {
+  co_await refuseAndClose(context, conn, TransportError::kTooManyConnections,
+                          kMaxDiscardAfterRefusalBytes);
+  disarmDeadline(conn);
+}
+
+}  // namespace hearth::net_internal

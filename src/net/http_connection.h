@@ -1,0 +1,49 @@
+#pragma once
+
+// One accepted client connection and the coroutines that serve it. Internal to src/net: it
+// includes Asio.
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "net/http_server.h"
+
+namespace hearth::net_internal {
+
+// One client connection. Everything but `listener` is touched only on the connection's strand.
+struct Connection {
+  Connection(boost::asio::ip::tcp::socket client_socket, uint64_t listener_tag)
+      : socket(std::move(client_socket)), deadline(socket.get_executor()), listener(listener_tag) {}
+  boost::asio::ip::tcp::socket socket;
+  // The pending operation's deadline: when it passes, the socket's operations are cancelled and
+  // `timed_out` is set, so that the session can still answer (a 408) on the open socket.
+  boost::asio::steady_timer deadline;
+  uint64_t deadline_generation = 0;
+  bool timed_out = false;
+  const uint64_t listener;
+  bool busy = false;
+};
+
+// What a connection's coroutines need of their server, which outlives them.
+struct ConnectionContext {
+  const HttpServerOptions* options;
+  const HttpHandler* handler;
+  std::atomic<size_t>* in_flight;     // requests read and not yet answered
+  const std::atomic<bool>* draining;  // once set, no further request is read
+};
+
+// Serves the requests of an admitted connection until it closes, fails a deadline or the server
+// drains, then shuts its sending side.
+boost::asio::awaitable<void> serveConnection(ConnectionContext context,
+                                             std::shared_ptr<Connection> conn);
+
+// Answers a connection over a cap with 503 and Retry-After, then closes it.
+boost::asio::awaitable<void> refuseConnection(ConnectionContext context,
+                                              std::shared_ptr<Connection> conn);
+
+}  // namespace hearth::net_internal
