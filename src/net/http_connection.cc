@@ -86,7 +86,10 @@ net::awaitable<void> refuseAndClose(ConnectionContext context, std::shared_ptr<C
   }
   boost::system::error_code ignored;
   conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
-  std::vector<char> scratch(std::min(discard_bytes, size_t{64 * 1024}));
+  if (discard_bytes == 0) {
+    co_return;
+  }
+  std::vector<char> scratch(discard_bytes > kMaxDiscardAfterRefusalBytes ? 64 * 1024 : 4 * 1024);
   size_t total = 0;
   armDeadline(conn, std::chrono::seconds(discard_bytes > kMaxDiscardAfterRefusalBytes ? 5 : 1));
   while (total < discard_bytes) {
@@ -156,12 +159,10 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
     std::string target(parser.get().target());
     size_t limit = context.options->body_limit_for ? context.options->body_limit_for(method, target)
                                                    : context.options->max_body_bytes;
-    auto declared = parser.content_length();
-    if (declared && *declared > limit) {
-      co_await refuseAndClose(context, conn, TransportError::kBodyTooLarge, kMaxDiscardBytes);
+    if (auto too_large = net_internal::applyBodyLimit(parser, limit)) {
+      co_await refuseAndClose(context, conn, *too_large, kMaxDiscardBytes);
       co_return;
     }
-    parser.body_limit(limit);
     auto expect = parser.get()[http::field::expect];
     if (!parser.is_done() && beast::iequals(expect, "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, 11};
@@ -249,9 +250,10 @@ net::awaitable<void> serveConnection(ConnectionContext context, std::shared_ptr<
   conn->busy = false;
 }
 
-net::awaitable<void> refuseConnection(ConnectionContext context, std::shared_ptr<Connection> conn) {
+net::awaitable<void> refuseConnection(ConnectionContext context, std::shared_ptr<Connection> conn,
+                                      bool wait_for_client) {
   co_await refuseAndClose(context, conn, TransportError::kTooManyConnections,
-                          kMaxDiscardAfterRefusalBytes);
+                          wait_for_client ? kMaxDiscardAfterRefusalBytes : 0);
   disarmDeadline(conn);
 }
 

@@ -42,8 +42,11 @@ struct ConnectionContext {
 boost::asio::awaitable<void> serveConnection(ConnectionContext context,
                                              std::shared_ptr<Connection> conn);
 
-// Answers a connection over a cap with 503 and Retry-After, then closes it.
+// Answers a connection over a cap with 503 and Retry-After, then closes it: at once, or, with
+// `wait_for_client`, once the client has closed too (at most 1 s), so that a request it sent
+// meanwhile cannot turn the close into a reset that loses the answer.
 boost::asio::awaitable<void> refuseConnection(ConnectionContext context,
-                                              std::shared_ptr<Connection> conn);
+                                              std::shared_ptr<Connection> conn,
+                                              bool wait_for_client);
 
 }  // namespace hearth::net_internal

@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (int request = 0; request < 16 && !rest.empty(); ++request) {
     RequestParser parser;
     hearth::net_internal::configureParser(parser, kMaxHeaderBytes);
-    parser.eager(true);
+    parser.eager(false);  // stop after the header, as the server's header read does
     auto header = feed(parser, rest, piece, /*header_only=*/true);
     if (!header || !parser.is_header_done()) {
       return 0;
@@ -59,7 +59,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (hearth::net_internal::checkRequestHeader(parser)) {
       return 0;  // answered and closed: nothing after it is parsed
     }
-    parser.body_limit(kMaxBodyBytes);
+    if (hearth::net_internal::applyBodyLimit(parser, kMaxBodyBytes)) {
+      return 0;  // 413 and close
+    }
+    parser.eager(true);
     auto body = feed(parser, rest, piece, /*header_only=*/false);
     if (!body || !parser.is_done()) {
       return 0;

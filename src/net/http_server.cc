@@ -217,8 +217,10 @@ class HttpServerImpl final : public HttpServer {
   size_t connectionCount() const override { return connections_; }
 
  private:
-  // Over-cap connections answered with a 503 at once; beyond this many, more are just closed.
-  static constexpr size_t kMaxRefusing = 256;
+  // Over-cap connections being answered 503: up to kMaxLingeringRefusals wait for their client
+  // to close; up to kMaxRefusals are answered and closed at once; beyond that, closed unanswered.
+  static constexpr size_t kMaxLingeringRefusals = 1024;
+  static constexpr size_t kMaxRefusals = 4096;
   void cancelConnections(bool only_idle) {
     std::lock_guard lock(connections_mu_);
     for (auto& entry : connections_by_id_) {
@@ -248,7 +250,8 @@ class HttpServerImpl final : public HttpServer {
       tcp::socket socket(std::move(strand_socket));
       std::string client = clientAddress(socket);
       bool admitted = limiter_.tryAdmit(client) == Admission::kAdmitted;
-      if (!admitted && refusing_ >= kMaxRefusing) {
+      size_t refusing = refusing_;
+      if (!admitted && refusing >= kMaxRefusals) {
         boost::system::error_code ignored;
         socket.close(ignored);
         continue;
@@ -284,7 +287,8 @@ class HttpServerImpl final : public HttpServer {
       if (admitted) {
         net::co_spawn(conn->socket.get_executor(), serveConnection(context, conn), done);
       } else {
-        net::co_spawn(conn->socket.get_executor(), refuseConnection(context, conn), done);
+        net::co_spawn(conn->socket.get_executor(),
+                      refuseConnection(context, conn, refusing < kMaxLingeringRefusals), done);
       }
     }
   }

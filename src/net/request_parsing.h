@@ -48,4 +48,16 @@ inline std::optional<TransportError> checkRequestHeader(const RequestParser& par
   return TransportError::kBadRequest;
 }
 
+// Sets the body limit chosen for this request once its header is known. A declared
+// Content-Length beyond it is refused before any of the body is read (the string body would
+// otherwise reserve the declared length up front).
+inline std::optional<TransportError> applyBodyLimit(RequestParser& parser, size_t limit) {
+  auto declared = parser.content_length();
+  if (declared && *declared > limit) {
+    return TransportError::kBodyTooLarge;
+  }
+  parser.body_limit(limit);
+  return std::nullopt;
+}
+
 }  // namespace hearth::net_internal
