@@ -53,12 +53,11 @@ bool isValidInstanceType(std::string_view type, bool allow_wildcards) {
 
 Result<CapacityProviderScaling> parseScalingConfig(const json::object& in) {
   CapacityProviderScaling out;
-  HEARTH_ASSIGN_OR_RETURN(auto max_vcpu, readInt(in, "MaxVCpuCount"));
+  HEARTH_ASSIGN_OR_RETURN(auto max_vcpu,
+                          readIntInRange(in, "MaxVCpuCount",
+                                         "capacityProviderScalingConfig.maxVCpuCount",
+                                         kMinVCpuCount, kMaxVCpuCount));
   int64_t max = max_vcpu.value_or(kDefaultMaxVCpuCount);
-  if (max < kMinVCpuCount || max > kMaxVCpuCount) {
-    return rangeError(max, "capacityProviderScalingConfig.maxVCpuCount", kMinVCpuCount,
-                      kMaxVCpuCount);
-  }
   HEARTH_ASSIGN_OR_RETURN(auto mode, readString(in, "ScalingMode"));
   std::string scaling_mode = mode.value_or("Auto");
   if (scaling_mode != "Auto" && scaling_mode != "Manual") {
@@ -482,6 +481,26 @@ Result<json::object> CapacityProviderRegistry::listFunctionVersions(
   return out;
 }
 
+Result<int64_t> CapacityProviderRegistry::countPublishedVersions(std::string_view name,
+                                                                int64_t stop_at) {
+  std::string prefix = keys::capacityProviderUsePrefix(name);
+  std::string start_after;
+  int64_t count = 0;
+  for (;;) {
+    HEARTH_ASSIGN_OR_RETURN(auto page, store_->list(prefix, start_after, 100));
+    for (const auto& stored : page) {
+      start_after = stored.key;
+      std::string_view rest = std::string_view(stored.key).substr(prefix.size());
+      if (rest.substr(rest.find('/') + 1) != "$LATEST" && ++count >= stop_at) {
+        return count;
+      }
+    }
+    if (page.size() < 100) {
+      return count;
+    }
+  }
+}
+
 Status CapacityProviderRegistry::activatePending() {
   std::vector<Record> all;
   HEARTH_RETURN_IF_ERROR(
@@ -505,17 +524,26 @@ Status CapacityProviderRegistry::activatePending() {
   return Status::ok();
 }
 
-Status CapacityProviderRegistry::saveTags(std::string_view name,
-                                          const std::map<std::string, std::string>& tags,
-                                          int64_t expected_version,
-                                          const CapacityProviderRecord& record) {
-  CapacityProviderRecord updated = record;
-  updated.tags = tags;
-  Txn txn;
-  txn.expect(keys::capacityProvider(name), expected_version)
-      .put(keys::capacityProvider(name), serializeRecord(updated));
-  auto committed = store_->commit(txn);
-  return committed.status();
+Status CapacityProviderRegistry::editTags(
+    std::string_view name, const std::function<void(std::map<std::string, std::string>&)>& edit) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    HEARTH_ASSIGN_OR_RETURN(CapacityProviderRecord record, load(name));
+    edit(record.tags);
+    if (record.tags.size() > 50) {
+      return invalidParameter("A resource can have at most 50 tags.");
+    }
+    Txn txn;
+    txn.expect(keys::capacityProvider(name), record.version)
+        .put(keys::capacityProvider(name), serializeRecord(record));
+    auto committed = store_->commit(txn);
+    if (committed.isOk()) {
+      return Status::ok();
+    }
+    if (committed.status().code() != StatusCode::kConflict) {
+      return committed.status();
+    }
+  }
+  return conflict("The capacity provider was modified concurrently; retry the request.");
 }
 
 }  // namespace hearth

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -48,13 +49,21 @@ class CapacityProviderRegistry {
                                                    const std::optional<std::string>& marker,
                                                    std::optional<int64_t> max_items);
 
+  // The published function versions on provider `name`, as listFunctionVersions lists them
+  // (every version but $LATEST), counted up to `stop_at`. The per-provider version quota counts
+  // these.
+  Result<int64_t> countPublishedVersions(std::string_view name, int64_t stop_at);
+
   // Moves every Pending provider to Active. Called by the server's reconcile loop; later the
   // fleet manager does this once the provider's zones are reachable.
   Status activatePending();
 
   Result<CapacityProviderRecord> load(std::string_view name);
-  Status saveTags(std::string_view name, const std::map<std::string, std::string>& tags,
-                  int64_t expected_version, const CapacityProviderRecord& record);
+  // Applies `edit` to provider `name`'s tags as a compare-and-swap: a write that lost a race
+  // (another tag change, an update, the Pending → Active step) is retried on the record as it
+  // is now, a bounded number of times.
+  Status editTags(std::string_view name,
+                  const std::function<void(std::map<std::string, std::string>&)>& edit);
   const AccountContext& account() const { return account_; }
 
  private:

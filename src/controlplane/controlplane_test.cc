@@ -154,6 +154,35 @@ TEST_F(ControlPlaneTest, ManagedFunctionsNeedTwoGigabytesAndAKnownProvider) {
   EXPECT_EQ(created->at("LoggingConfig").at("LogFormat").as_string(), "JSON");
 }
 
+// The 100-versions quota counts published versions, as ListFunctionVersionsByCapacityProvider
+// lists them: functions that were never published count for nothing.
+TEST_F(ControlPlaneTest, TheVersionQuotaCountsPublishedVersionsOnly) {
+  createProvider("pool");
+  for (int i = 0; i < 101; ++i) {
+    auto created = functions_->createFunction(functionRequest("f" + std::to_string(i), "pool"));
+    ASSERT_TRUE(created.isOk()) << i << ": " << created.status().toString();
+  }
+  auto listed = providers_->listFunctionVersions("pool", std::nullopt, std::nullopt);
+  ASSERT_TRUE(listed.isOk());
+  EXPECT_TRUE(listed->at("FunctionVersions").as_array().empty());
+  for (int i = 0; i < 100; ++i) {
+    if (i > 0) {
+      ASSERT_TRUE(functions_
+                      ->updateFunctionConfiguration(
+                          "f0", json::object{{"Description", "v" + std::to_string(i)}})
+                      .isOk());
+    }
+    auto published = functions_->publishVersion("f0", json::object{});
+    ASSERT_TRUE(published.isOk()) << i << ": " << published.status().toString();
+  }
+  auto over = functions_->publishVersion("f1", json::object{});
+  ASSERT_FALSE(over.isOk());
+  EXPECT_EQ(over.status().code(), StatusCode::kLimitExceeded);
+  ASSERT_TRUE(functions_->deleteFunction("f0", std::string("1")).isOk());
+  auto freed = functions_->publishVersion("f1", json::object{});
+  EXPECT_TRUE(freed.isOk()) << freed.status().toString();
+}
+
 TEST_F(ControlPlaneTest, PublishVersionsAliasesAndScalingConfig) {
   createProvider("pool");
   ASSERT_TRUE(functions_->createFunction(functionRequest("fn", "pool")).isOk());

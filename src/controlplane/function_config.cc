@@ -196,14 +196,13 @@ Status applyCapacityProvider(const json::object& request, bool is_create,
   }
   ManagedInstancesConfig out;
   out.capacity_provider_arn = account.capacityProviderArn(*name);
-  HEARTH_ASSIGN_OR_RETURN(auto concurrency, readInt(*lmi, "PerExecutionEnvironmentMaxConcurrency"));
+  HEARTH_ASSIGN_OR_RETURN(auto concurrency,
+                          readIntInRange(*lmi, "PerExecutionEnvironmentMaxConcurrency",
+                                         "capacityProviderConfig."
+                                         "lambdaManagedInstancesCapacityProviderConfig."
+                                         "perExecutionEnvironmentMaxConcurrency",
+                                         1, 1600));
   if (concurrency) {
-    if (*concurrency < 1 || *concurrency > 1600) {
-      return rangeError(*concurrency,
-                        "capacityProviderConfig.lambdaManagedInstancesCapacityProviderConfig."
-                        "perExecutionEnvironmentMaxConcurrency",
-                        1, 1600);
-    }
     out.per_environment_max_concurrency = *concurrency;
   }
   HEARTH_ASSIGN_OR_RETURN(auto ratio, readDouble(*lmi, "ExecutionEnvironmentMemoryGiBPerVCpu"));
@@ -302,20 +301,15 @@ Status applyConfiguration(const json::object& request, bool is_create,
     config->description = *description;
   }
 
-  HEARTH_ASSIGN_OR_RETURN(auto timeout, readInt(request, "Timeout"));
+  HEARTH_ASSIGN_OR_RETURN(auto timeout, readIntInRange(request, "Timeout", "timeout", 1, 900));
   if (timeout) {
-    if (*timeout < 1 || *timeout > 900) {
-      return rangeError(*timeout, "timeout", 1, 900);
-    }
     config->timeout_seconds = *timeout;
   }
 
-  HEARTH_ASSIGN_OR_RETURN(auto memory, readInt(request, "MemorySize"));
   int64_t max_memory = managed ? kMaxManagedMemory : kMaxMemory;
+  HEARTH_ASSIGN_OR_RETURN(
+      auto memory, readIntInRange(request, "MemorySize", "memorySize", kMinMemory, max_memory));
   if (memory) {
-    if (*memory < kMinMemory || *memory > max_memory) {
-      return rangeError(*memory, "memorySize", kMinMemory, max_memory);
-    }
     config->memory_size_mb = *memory;
   } else if (is_create) {
     config->memory_size_mb = managed ? kMinManagedMemory : kMinMemory;
@@ -358,12 +352,10 @@ Status applyConfiguration(const json::object& request, bool is_create,
 
   HEARTH_ASSIGN_OR_RETURN(const json::object* storage, readObject(request, "EphemeralStorage"));
   if (storage != nullptr) {
-    HEARTH_ASSIGN_OR_RETURN(auto size, readInt(*storage, "Size"));
+    HEARTH_ASSIGN_OR_RETURN(auto size,
+                            readIntInRange(*storage, "Size", "ephemeralStorage.size", 512, 10240));
     if (!size) {
       return validationError("null", "ephemeralStorage.size", "Member must not be null");
-    }
-    if (*size < 512 || *size > 10240) {
-      return rangeError(*size, "ephemeralStorage.size", 512, 10240);
     }
     config->ephemeral_storage_mb = *size;
   }

@@ -24,13 +24,15 @@ Result<std::map<std::string, std::string>> FunctionRegistry::functionTags(std::s
   return fn.tags;
 }
 
-Status FunctionRegistry::setFunctionTags(std::string_view name,
-                                         const std::map<std::string, std::string>& tags) {
-  HEARTH_RETURN_IF_ERROR(validateTags(tags));
-  HEARTH_ASSIGN_OR_RETURN(FunctionRecord fn, loadFunction(name));
-  fn.tags = tags;
-  Txn txn;
-  return commitFunctionChange(fn, txn, json::object()).status();
+Status FunctionRegistry::editFunctionTags(
+    std::string_view name, const std::function<void(std::map<std::string, std::string>&)>& edit) {
+  return casUpdate(name,
+                   [&](FunctionRecord& fn, Txn&) -> Result<CasStep> {
+                     edit(fn.tags);
+                     HEARTH_RETURN_IF_ERROR(validateTags(fn.tags));
+                     return CasStep{};
+                   })
+      .status();
 }
 
 Status FunctionRegistry::collectGarbageCode() {

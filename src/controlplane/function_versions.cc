@@ -25,10 +25,12 @@ Result<json::object> FunctionRegistry::publishLocked(FunctionRecord& fn,
   FunctionConfiguration config = fn.latest;
   std::optional<ScalingConfig> scaling;
   std::string version;
+  bool adds_a_version = true;
   if (to_latest_published) {
     version = std::string(kLatestPublished);
     HEARTH_ASSIGN_OR_RETURN(auto previous, loadVersion(fn.name, version));
     if (previous) {
+      adds_a_version = false;  // replaces the one $LATEST.PUBLISHED
       scaling = previous->scaling;  // set on $LATEST.PUBLISHED, kept across republishes
       txn.expect(keys::functionVersion(fn.name, version), previous->version);
     } else {
@@ -48,11 +50,13 @@ Result<json::object> FunctionRegistry::publishLocked(FunctionRecord& fn,
     fn.published_revision = fn.latest.revision_id;
     txn.expect(keys::functionVersion(fn.name, version), 0);
   }
-  if (!cp.empty()) {
-    HEARTH_ASSIGN_OR_RETURN(auto uses, store_->list(keys::capacityProviderUsePrefix(cp), "", 101));
-    if (uses.size() > 100) {
+  if (!cp.empty() && adds_a_version) {
+    HEARTH_ASSIGN_OR_RETURN(int64_t published,
+                            providers_->countPublishedVersions(cp, kMaxVersionsPerProvider));
+    if (published >= kMaxVersionsPerProvider) {
       return Status(StatusCode::kLimitExceeded,
-                    "A capacity provider can run at most 100 function versions.");
+                    fmt::format("A capacity provider can run at most {} function versions.",
+                                kMaxVersionsPerProvider));
     }
   }
   config.version = version;
@@ -166,15 +170,14 @@ Result<json::object> FunctionRegistry::putScalingConfig(std::string_view functio
                           readObject(request, "FunctionScalingConfig"));
   json::object empty;
   const json::object& in = config_in != nullptr ? *config_in : empty;
-  HEARTH_ASSIGN_OR_RETURN(auto min_in, readInt(in, "MinExecutionEnvironments"));
-  HEARTH_ASSIGN_OR_RETURN(auto max_in, readInt(in, "MaxExecutionEnvironments"));
-  for (const auto& [value, member] :
-       {std::pair{min_in, "functionScalingConfig.minExecutionEnvironments"},
-        std::pair{max_in, "functionScalingConfig.maxExecutionEnvironments"}}) {
-    if (value && (*value < 0 || *value > kMaxExecutionEnvironments)) {
-      return rangeError(*value, member, 0, kMaxExecutionEnvironments);
-    }
-  }
+  HEARTH_ASSIGN_OR_RETURN(
+      auto min_in, readIntInRange(in, "MinExecutionEnvironments",
+                                  "functionScalingConfig.minExecutionEnvironments", 0,
+                                  kMaxExecutionEnvironments));
+  HEARTH_ASSIGN_OR_RETURN(
+      auto max_in, readIntInRange(in, "MaxExecutionEnvironments",
+                                  "functionScalingConfig.maxExecutionEnvironments", 0,
+                                  kMaxExecutionEnvironments));
   int64_t min = min_in.value_or(3);
   if (max_in && min > *max_in) {
     if (!min_in) {

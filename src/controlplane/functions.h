@@ -97,7 +97,9 @@ class FunctionRegistry {
 
   // Tags of an unqualified function.
   Result<std::map<std::string, std::string>> functionTags(std::string_view name);
-  Status setFunctionTags(std::string_view name, const std::map<std::string, std::string>& tags);
+  // Applies `edit` to the function's tags as a compare-and-swap update (see casUpdate).
+  Status editFunctionTags(std::string_view name,
+                          const std::function<void(std::map<std::string, std::string>&)>& edit);
 
   // Resolves a qualifier (version, alias, or none = $LATEST.PUBLISHED) to a stored version.
   Result<FunctionVersionRecord> resolveVersion(std::string_view function,
@@ -161,6 +163,13 @@ class FunctionRegistry {
                                             bool to_latest_published, Txn& txn);
   Result<boost::json::object> commitFunctionChange(FunctionRecord& fn, Txn& txn,
                                                    boost::json::object response);
+  // Commits a new function (and its first version when publishing). "already exist" only when
+  // the name is taken; a provider record that changed meanwhile is re-checked and retried.
+  Result<boost::json::object> commitNewFunction(const FunctionRecord& base, bool publish,
+                                                bool publish_to_latest_published);
+  // Adds to `txn` a compare on capacity provider `name`'s record as it is now; an error when
+  // the provider is gone, deleting or failed.
+  Status expectUsableProvider(const std::string& name, Txn& txn);
 
   // What one attempt of a compare-and-swap update decided: its answer, and whether anything
   // is to be written (false: answer without committing).

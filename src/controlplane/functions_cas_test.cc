@@ -13,6 +13,7 @@
 #include "artifact/zip_writer.h"
 #include "controlplane/capacity_providers.h"
 #include "controlplane/functions.h"
+#include "controlplane/tags.h"
 #include "store/memory_store.h"
 #include "store/scan.h"
 
@@ -278,6 +279,84 @@ TEST_F(FunctionsCasTest, AnAliasWeightBeyondInt64IsAValidationErrorNotAThrow) {
   auto created = functions_->createAlias("fn", request);
   ASSERT_FALSE(created.isOk());
   EXPECT_EQ(created.status().code(), StatusCode::kValidation) << created.status().toString();
+}
+
+}  // namespace
+}  // namespace hearth
+
+namespace hearth {
+namespace {
+
+class CreateRaceTest : public FunctionsCasTest {
+ protected:
+  void createProvider(const std::string& name) {
+    auto created = providers_->create(json::parse(R"({"CapacityProviderName":")" + name + R"(",
+        "VpcConfig":{"SubnetIds":["a","b","c"]},
+        "PermissionsConfig":{"CapacityProviderOperatorRoleArn":"arn:aws:iam::123456789012:role/op"}})")
+                                          .as_object());
+    ASSERT_TRUE(created.isOk()) << created.status().toString();
+  }
+  json::object functionOn(const std::string& name, const std::string& provider) {
+    return json::parse(R"({"FunctionName":")" + name + R"(","Runtime":"python3.13",
+        "Handler":"index.handler","Role":"arn:aws:iam::123456789012:role/r","MemorySize":2048,
+        "CapacityProviderConfig":{"LambdaManagedInstancesCapacityProviderConfig":
+          {"CapacityProviderArn":")" +
+                       account_.capacityProviderArn(provider) + R"("}},
+        "Code":{"ZipFile":")" + zip_b64_ + R"("}})")
+        .as_object();
+  }
+};
+
+// The provider's record changes under a create (it is tagged, or turns Active): the create is
+// retried against the record as it is now, not answered "already exist".
+TEST_F(CreateRaceTest, AProviderChangedDuringCreateIsRetriedNotAFalseConflict) {
+  createProvider("pool");
+  TagRegistry tags(other_.get(), providers_.get(), account_);
+  store_->before_commit = [&] {
+    ASSERT_TRUE(tags.tagResource(account_.capacityProviderArn("pool"),
+                                 json::object{{"Tags", json::object{{"team", "a"}}}})
+                    .isOk());
+  };
+  auto created = functions_->createFunction(functionOn("tagged", "pool"));
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  EXPECT_TRUE(functions_->getFunction("tagged", std::nullopt).isOk());
+
+  store_->before_commit = [&] { ASSERT_TRUE(providers_->activatePending().isOk()); };
+  auto published = functions_->createFunction([&] {
+    auto request = functionOn("published", "pool");
+    request["Publish"] = true;
+    return request;
+  }());
+  ASSERT_TRUE(published.isOk()) << published.status().toString();
+  EXPECT_EQ(published->at("Version").as_string(), "1");
+}
+
+TEST_F(CreateRaceTest, TheSameNameCreatedMeanwhileIsStillAConflict) {
+  createProvider("pool");
+  store_->before_commit = [&] {
+    ASSERT_TRUE(other_->createFunction(functionOn("twin", "pool")).isOk());
+  };
+  auto created = functions_->createFunction(functionOn("twin", "pool"));
+  ASSERT_FALSE(created.isOk());
+  EXPECT_EQ(created.status().code(), StatusCode::kConflict) << created.status().toString();
+  EXPECT_NE(created.status().message().find("already exist"), std::string::npos);
+}
+
+TEST_F(CreateRaceTest, TagWritesThatLoseARaceAreRetried) {
+  createProvider("pool");
+  TagRegistry tags(functions_.get(), providers_.get(), account_);
+  TagRegistry other_tags(other_.get(), providers_.get(), account_);
+  for (std::string arn : {account_.capacityProviderArn("pool"), account_.functionArn("fn")}) {
+    store_->before_commit = [&] {
+      ASSERT_TRUE(other_tags.tagResource(arn, json::object{{"Tags", json::object{{"a", "1"}}}})
+                      .isOk());
+    };
+    ASSERT_TRUE(tags.tagResource(arn, json::object{{"Tags", json::object{{"b", "2"}}}}).isOk())
+        << arn;
+    auto listed = tags.listTags(arn);
+    ASSERT_TRUE(listed.isOk());
+    EXPECT_EQ(listed->at("Tags").as_object().size(), 2u) << arn << ": both writes kept";
+  }
 }
 
 }  // namespace

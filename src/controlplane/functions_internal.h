@@ -23,6 +23,8 @@ inline constexpr int64_t kMaxListFunctions = 10000;
 inline constexpr int64_t kDefaultListItems = 50;
 inline constexpr int kCasAttempts = 5;
 inline constexpr int64_t kMaxExecutionEnvironments = 15000;
+// Published function versions one capacity provider may run (an AWS quota).
+inline constexpr int64_t kMaxVersionsPerProvider = 100;
 inline constexpr size_t kMaxTags = 50;
 
 Status functionNotFound(const AccountContext& account, std::string_view name,

@@ -46,22 +46,50 @@ Result<std::optional<std::string>> readString(const json::object& o, std::string
   return std::optional<std::string>(std::string(v->get_string()));
 }
 
-Result<std::optional<int64_t>> readInt(const json::object& o, std::string_view key) {
+Result<std::optional<int64_t>> readIntInRange(const json::object& o, std::string_view key,
+                                              std::string_view member_path, int64_t min,
+                                              int64_t max) {
   const json::value* v = member(o, key);
   if (v == nullptr) {
     return std::optional<int64_t>();
   }
+  auto below = [&](const std::string& text) {
+    return validationError(text, member_path,
+                           fmt::format("Member must have value greater than or equal to {}", min));
+  };
+  auto above = [&](const std::string& text) {
+    return validationError(text, member_path,
+                           fmt::format("Member must have value less than or equal to {}", max));
+  };
   if (v->is_int64()) {
-    return std::optional<int64_t>(v->get_int64());
-  }
-  if (v->is_uint64() && v->get_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
-    return std::optional<int64_t>(static_cast<int64_t>(v->get_uint64()));
-  }
-  if (v->is_double()) {
-    double d = v->get_double();
-    if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9e15) {
-      return std::optional<int64_t>(static_cast<int64_t>(d));
+    int64_t n = v->get_int64();
+    if (n < min) {
+      return below(std::to_string(n));
     }
+    if (n > max) {
+      return above(std::to_string(n));
+    }
+    return std::optional<int64_t>(n);
+  }
+  if (v->is_uint64()) {  // Boost.JSON uses uint64 only above INT64_MAX
+    uint64_t n = v->get_uint64();
+    if (n > static_cast<uint64_t>(max)) {
+      return above(std::to_string(n));
+    }
+    return std::optional<int64_t>(static_cast<int64_t>(n));
+  }
+  if (v->is_double()) {  // 3.0, 1e3, or an integer beyond 64 bits
+    double d = v->get_double();
+    if (std::isfinite(d) && std::trunc(d) != d) {
+      return wrongType(key, "an integer");
+    }
+    if (d < static_cast<double>(min)) {
+      return below(fmt::format("{}", d));
+    }
+    if (d > static_cast<double>(max)) {
+      return above(fmt::format("{}", d));
+    }
+    return std::optional<int64_t>(static_cast<int64_t>(d));
   }
   return wrongType(key, "an integer");
 }

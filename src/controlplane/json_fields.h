@@ -16,7 +16,11 @@ namespace hearth {
 // Typed reads of request members. A member that is absent or null reads as std::nullopt; one of
 // the wrong JSON type is kInvalidRequestContent, as AWS reports a body it cannot deserialize.
 Result<std::optional<std::string>> readString(const boost::json::object& o, std::string_view key);
-Result<std::optional<int64_t>> readInt(const boost::json::object& o, std::string_view key);
+// The one reader of integer members: nullopt when absent; a validation error on `member` (the
+// model's camelCase path) when outside [min, max], however large the number written (beyond
+// 64 bits too); a type error when not an integer.
+Result<std::optional<int64_t>> readIntInRange(const boost::json::object& o, std::string_view key,
+                                              std::string_view member, int64_t min, int64_t max);
 Result<std::optional<double>> readDouble(const boost::json::object& o, std::string_view key);
 Result<std::optional<bool>> readBool(const boost::json::object& o, std::string_view key);
 // Returns nullptr when absent or null.

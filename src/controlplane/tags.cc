@@ -22,15 +22,17 @@ Result<std::map<std::string, std::string>> TagRegistry::read(const ParsedArn& ar
   return record.tags;
 }
 
-Status TagRegistry::write(const ParsedArn& arn, const std::map<std::string, std::string>& tags) {
+Status TagRegistry::edit(const ParsedArn& arn,
+                         const std::function<void(std::map<std::string, std::string>&)>& change) {
   if (arn.kind == ArnKind::kFunction) {
-    return functions_->setFunctionTags(arn.name, tags);
+    if (arn.qualifier) {
+      return invalidParameter(
+          "Tags are supported only on unqualified function ARNs; versions and aliases inherit "
+          "the function's tags.");
+    }
+    return functions_->editFunctionTags(arn.name, change);
   }
-  HEARTH_ASSIGN_OR_RETURN(auto record, providers_->load(arn.name));
-  if (tags.size() > 50) {
-    return invalidParameter("A resource can have at most 50 tags.");
-  }
-  return providers_->saveTags(arn.name, tags, record.version, record);
+  return providers_->editTags(arn.name, change);
 }
 
 Status TagRegistry::tagResource(std::string_view arn_text, const json::object& request) {
@@ -39,20 +41,20 @@ Status TagRegistry::tagResource(std::string_view arn_text, const json::object& r
   if (!tags) {
     return validationError("null", "tags", "Member must not be null");
   }
-  HEARTH_ASSIGN_OR_RETURN(auto current, read(arn));
-  for (const auto& [k, v] : *tags) {
-    current[k] = v;
-  }
-  return write(arn, current);
+  return edit(arn, [&](std::map<std::string, std::string>& current) {
+    for (const auto& [k, v] : *tags) {
+      current[k] = v;
+    }
+  });
 }
 
 Status TagRegistry::untagResource(std::string_view arn_text, const std::vector<std::string>& keys) {
   HEARTH_ASSIGN_OR_RETURN(ParsedArn arn, parseResourceArn(arn_text, account_));
-  HEARTH_ASSIGN_OR_RETURN(auto current, read(arn));
-  for (const auto& k : keys) {
-    current.erase(k);
-  }
-  return write(arn, current);
+  return edit(arn, [&](std::map<std::string, std::string>& current) {
+    for (const auto& k : keys) {
+      current.erase(k);
+    }
+  });
 }
 
 Result<json::object> TagRegistry::listTags(std::string_view arn_text) {

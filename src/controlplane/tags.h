@@ -23,7 +23,9 @@ class TagRegistry {
 
  private:
   Result<std::map<std::string, std::string>> read(const ParsedArn& arn);
-  Status write(const ParsedArn& arn, const std::map<std::string, std::string>& tags);
+  // Read-modify-write of the resource's tags; races with other writers are retried.
+  Status edit(const ParsedArn& arn,
+              const std::function<void(std::map<std::string, std::string>&)>& change);
 
   FunctionRegistry* functions_;
   CapacityProviderRegistry* providers_;
