@@ -185,6 +185,33 @@ TEST_F(ApiHandlerTest, BodyLimitsDependOnOperation) {
   EXPECT_EQ(*too_large.header("X-Amzn-ErrorType"), "RequestTooLargeException");
 }
 
+// Every error the transport answers on its own is AWS-shaped, and its status is the one RFC 9110
+// names for it (oversized headers are 431, not 400; a late request is 408, which SDKs retry).
+TEST_F(ApiHandlerTest, TransportErrorsAreAwsShapedWithTheirOwnStatus) {
+  const struct {
+    TransportError error;
+    int status;
+    const char* type;
+  } rows[] = {
+      {TransportError::kHeaderTooLarge, 431, "InvalidRequestContentException"},
+      {TransportError::kBadRequest, 400, "InvalidRequestContentException"},
+      {TransportError::kNotImplemented, 501, "NotImplementedException"},
+      {TransportError::kReadTimeout, 408, "RequestTimeoutException"},
+      {TransportError::kTooManyConnections, 503, "ServiceException"},
+  };
+  for (const auto& row : rows) {
+    HttpResponse response = ApiHandler::transportErrorResponse(row.error);
+    EXPECT_EQ(response.status, row.status) << row.type;
+    ASSERT_NE(response.header("X-Amzn-ErrorType"), nullptr);
+    EXPECT_EQ(*response.header("X-Amzn-ErrorType"), row.type);
+    EXPECT_EQ(*response.header("Connection"), "close");
+    EXPECT_TRUE(boost::json::parse(response.body).is_object());
+  }
+  HttpResponse refused = ApiHandler::transportErrorResponse(TransportError::kTooManyConnections);
+  ASSERT_NE(refused.header("Retry-After"), nullptr);
+  EXPECT_EQ(*refused.header("Retry-After"), "1");
+}
+
 // Static stability: a synchronous invoke is served from the router's routing table without the
 // Store or the control-plane work queue, so it keeps working while those are stuck.
 TEST_F(ApiHandlerTest, InvokesFlowWhileTheControlPlaneIsStuck) {

@@ -279,6 +279,17 @@ TEST_F(FunctionsCasTest, AnAliasWeightBeyondInt64IsAValidationErrorNotAThrow) {
   auto created = functions_->createAlias("fn", request);
   ASSERT_FALSE(created.isOk());
   EXPECT_EQ(created.status().code(), StatusCode::kValidation) << created.status().toString();
+
+  ASSERT_TRUE(functions_->createAlias("fn", json::object{{"Name", "live"}, {"FunctionVersion", "1"}})
+                  .isOk());
+  for (std::string_view weight : {"9223372036854775808", "18446744073709551616", "1e400", "-1"}) {
+    auto update = json::parse(R"({"RoutingConfig":{"AdditionalVersionWeights":{"1":)" +
+                              std::string(weight) + "}}}")
+                      .as_object();
+    auto updated = functions_->updateAlias("fn", "live", update);
+    ASSERT_FALSE(updated.isOk()) << weight;
+    EXPECT_EQ(updated.status().code(), StatusCode::kValidation) << weight;
+  }
 }
 
 }  // namespace
