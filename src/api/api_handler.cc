@@ -150,10 +150,10 @@ HttpResponse ApiHandler::transportErrorResponse(TransportError error) {
           Status(StatusCode::kRequestTimeout, "Timed out reading the request."), request_id);
       break;
     case TransportError::kTooManyConnections:
-      response = renderAwsError(
-          Status(StatusCode::kUnavailable,
-                 "Too many open connections from this client address; retry later."),
-          request_id);
+      response =
+          renderAwsError(Status(StatusCode::kUnavailable,
+                                "Too many open connections from this client address; retry later."),
+                         request_id);
       response.set("Retry-After", "1");
       break;
   }

@@ -53,10 +53,10 @@ bool isValidInstanceType(std::string_view type, bool allow_wildcards) {
 
 Result<CapacityProviderScaling> parseScalingConfig(const json::object& in) {
   CapacityProviderScaling out;
-  HEARTH_ASSIGN_OR_RETURN(auto max_vcpu,
-                          readIntInRange(in, "MaxVCpuCount",
-                                         "capacityProviderScalingConfig.maxVCpuCount",
-                                         kMinVCpuCount, kMaxVCpuCount));
+  HEARTH_ASSIGN_OR_RETURN(
+      auto max_vcpu,
+      readIntInRange(in, "MaxVCpuCount", "capacityProviderScalingConfig.maxVCpuCount",
+                     kMinVCpuCount, kMaxVCpuCount));
   int64_t max = max_vcpu.value_or(kDefaultMaxVCpuCount);
   HEARTH_ASSIGN_OR_RETURN(auto mode, readString(in, "ScalingMode"));
   std::string scaling_mode = mode.value_or("Auto");
@@ -482,7 +482,7 @@ Result<json::object> CapacityProviderRegistry::listFunctionVersions(
 }
 
 Result<int64_t> CapacityProviderRegistry::countPublishedVersions(std::string_view name,
-                                                                int64_t stop_at) {
+                                                                 int64_t stop_at) {
   std::string prefix = keys::capacityProviderUsePrefix(name);
   std::string start_after;
   int64_t count = 0;

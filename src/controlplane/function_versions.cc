@@ -30,7 +30,7 @@ Result<json::object> FunctionRegistry::publishLocked(FunctionRecord& fn,
     version = std::string(kLatestPublished);
     HEARTH_ASSIGN_OR_RETURN(auto previous, loadVersion(fn.name, version));
     if (previous) {
-      adds_a_version = false;  // replaces the one $LATEST.PUBLISHED
+      adds_a_version = false;       // replaces the one $LATEST.PUBLISHED
       scaling = previous->scaling;  // set on $LATEST.PUBLISHED, kept across republishes
       txn.expect(keys::functionVersion(fn.name, version), previous->version);
     } else {
@@ -170,14 +170,14 @@ Result<json::object> FunctionRegistry::putScalingConfig(std::string_view functio
                           readObject(request, "FunctionScalingConfig"));
   json::object empty;
   const json::object& in = config_in != nullptr ? *config_in : empty;
-  HEARTH_ASSIGN_OR_RETURN(
-      auto min_in, readIntInRange(in, "MinExecutionEnvironments",
-                                  "functionScalingConfig.minExecutionEnvironments", 0,
-                                  kMaxExecutionEnvironments));
-  HEARTH_ASSIGN_OR_RETURN(
-      auto max_in, readIntInRange(in, "MaxExecutionEnvironments",
-                                  "functionScalingConfig.maxExecutionEnvironments", 0,
-                                  kMaxExecutionEnvironments));
+  HEARTH_ASSIGN_OR_RETURN(auto min_in,
+                          readIntInRange(in, "MinExecutionEnvironments",
+                                         "functionScalingConfig.minExecutionEnvironments", 0,
+                                         kMaxExecutionEnvironments));
+  HEARTH_ASSIGN_OR_RETURN(auto max_in,
+                          readIntInRange(in, "MaxExecutionEnvironments",
+                                         "functionScalingConfig.maxExecutionEnvironments", 0,
+                                         kMaxExecutionEnvironments));
   int64_t min = min_in.value_or(3);
   if (max_in && min > *max_in) {
     if (!min_in) {

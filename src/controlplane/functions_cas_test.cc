@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "artifact/code_store.h"
@@ -40,7 +41,10 @@ class InterposedStore final : public Store {
     if (fail_commits) {
       return Status(StatusCode::kUnavailable, "store down");
     }
-    txn_sizes.push_back(txn.compares.size() + txn.puts.size() + txn.deletes.size());
+    {
+      std::lock_guard lock(sizes_mu_);  // commits may come from several threads
+      txn_sizes.push_back(txn.compares.size() + txn.puts.size() + txn.deletes.size());
+    }
     return inner_->commit(txn);
   }
   WatchHandlePtr watch(std::string prefix, WatchCallback callback) override {
@@ -49,9 +53,10 @@ class InterposedStore final : public Store {
 
   std::function<void()> before_commit;
   bool fail_commits = false;
-  std::vector<size_t> txn_sizes;
+  std::vector<size_t> txn_sizes;  // read only while no commit runs
 
  private:
+  std::mutex sizes_mu_;
   Store* inner_;
 };
 
@@ -280,8 +285,9 @@ TEST_F(FunctionsCasTest, AnAliasWeightBeyondInt64IsAValidationErrorNotAThrow) {
   ASSERT_FALSE(created.isOk());
   EXPECT_EQ(created.status().code(), StatusCode::kValidation) << created.status().toString();
 
-  ASSERT_TRUE(functions_->createAlias("fn", json::object{{"Name", "live"}, {"FunctionVersion", "1"}})
-                  .isOk());
+  ASSERT_TRUE(
+      functions_->createAlias("fn", json::object{{"Name", "live"}, {"FunctionVersion", "1"}})
+          .isOk());
   for (std::string_view weight : {"9223372036854775808", "18446744073709551616", "1e400", "-1"}) {
     auto update = json::parse(R"({"RoutingConfig":{"AdditionalVersionWeights":{"1":)" +
                               std::string(weight) + "}}}")
@@ -313,7 +319,8 @@ class CreateRaceTest : public FunctionsCasTest {
         "CapacityProviderConfig":{"LambdaManagedInstancesCapacityProviderConfig":
           {"CapacityProviderArn":")" +
                        account_.capacityProviderArn(provider) + R"("}},
-        "Code":{"ZipFile":")" + zip_b64_ + R"("}})")
+        "Code":{"ZipFile":")" +
+                       zip_b64_ + R"("}})")
         .as_object();
   }
 };
@@ -359,8 +366,8 @@ TEST_F(CreateRaceTest, TagWritesThatLoseARaceAreRetried) {
   TagRegistry other_tags(other_.get(), providers_.get(), account_);
   for (std::string arn : {account_.capacityProviderArn("pool"), account_.functionArn("fn")}) {
     store_->before_commit = [&] {
-      ASSERT_TRUE(other_tags.tagResource(arn, json::object{{"Tags", json::object{{"a", "1"}}}})
-                      .isOk());
+      ASSERT_TRUE(
+          other_tags.tagResource(arn, json::object{{"Tags", json::object{{"a", "1"}}}}).isOk());
     };
     ASSERT_TRUE(tags.tagResource(arn, json::object{{"Tags", json::object{{"b", "2"}}}}).isOk())
         << arn;

@@ -86,7 +86,8 @@ Result<std::optional<int64_t>> readIntInRange(const json::object& o, std::string
     if (d < static_cast<double>(min)) {
       return below(fmt::format("{}", d));
     }
-    if (d > static_cast<double>(max)) {
+    // 2^63 itself rounds from INT64_MAX and does not fit: compare against it, not max alone.
+    if (d > static_cast<double>(max) || d >= 0x1p63) {
       return above(fmt::format("{}", d));
     }
     return std::optional<int64_t>(static_cast<int64_t>(d));

@@ -28,8 +28,8 @@ TEST(ReadIntInRange, NumbersAtTheEdgesOfEveryIntegerTypeAreRangeErrors) {
   for (std::string_view number :
        {"0", "901", "-1", "2147483647", "2147483648", "-2147483649", "4294967296",
         "9223372036854775807", "9223372036854775808", "-9223372036854775808",
-        "-9223372036854775809", "18446744073709551615", "18446744073709551616", "1e300",
-        "-1e300", "1e400"}) {
+        "-9223372036854775809", "18446744073709551615", "18446744073709551616", "1e300", "-1e300",
+        "1e400"}) {
     auto result = read(number);
     ASSERT_FALSE(result.isOk()) << number;
     EXPECT_EQ(result.status().code(), StatusCode::kValidation) << number;
@@ -41,6 +41,9 @@ TEST(ReadIntInRange, TheFullInt64RangeIsUsable) {
   EXPECT_EQ(*read("9223372036854775807", INT64_MIN, INT64_MAX).value(), INT64_MAX);
   EXPECT_EQ(*read("-9223372036854775808", INT64_MIN, INT64_MAX).value(), INT64_MIN);
   EXPECT_FALSE(read("9223372036854775808", INT64_MIN, INT64_MAX).isOk());
+  EXPECT_FALSE(read("9223372036854775808.0", INT64_MIN, INT64_MAX).isOk());
+  EXPECT_FALSE(read("9.3e18", INT64_MIN, INT64_MAX).isOk());
+  EXPECT_EQ(*read("-9223372036854775808.0", INT64_MIN, INT64_MAX).value(), INT64_MIN);
 }
 
 TEST(ReadIntInRange, NonIntegersAreTypeErrors) {

@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1}, size_t{1} << 20))
       ->capture_default_str();
   up->add_option("--max-connections-per-client", server.max_connections_per_client,
-                 "Open connections one client IP address may hold")
+                 "Open connections one client (IPv4 address, IPv6 /64) may hold")
       ->check(CLI::Range(size_t{1}, size_t{1} << 20))
       ->capture_default_str();
   up->add_flag("--demo", server.demo, "Create a demo capacity provider and function");

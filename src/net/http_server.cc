@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -57,6 +58,8 @@ HttpResponse defaultTransportError(TransportError error) {
   return response;
 }
 
+// The per-client cap's key: the IPv4 address, or the /64 prefix of an IPv6 one (a single host
+// is commonly given a whole /64).
 std::string clientAddress(const tcp::socket& socket) {
   boost::system::error_code ec;
   auto endpoint = socket.remote_endpoint(ec);
@@ -64,10 +67,16 @@ std::string clientAddress(const tcp::socket& socket) {
     return "";
   }
   auto address = endpoint.address();
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    return net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).to_string();
+  if (address.is_v4()) {
+    return address.to_string();
   }
-  return address.to_string();
+  auto v6 = address.to_v6();
+  if (v6.is_v4_mapped()) {
+    return net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
+  }
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return net::ip::address_v6(bytes).to_string() + "/64";
 }
 
 class HttpServerImpl final : public HttpServer {

@@ -48,7 +48,7 @@ struct HttpServerOptions {
   std::chrono::milliseconds handler_timeout{960000};  // bound on one handler's response
   // Connections over either cap are answered 503 with Retry-After and closed.
   size_t max_connections = 4096;
-  size_t max_connections_per_client = 1024;  // per client IP address
+  size_t max_connections_per_client = 1024;  // per IPv4 address or IPv6 /64
   // Renders the response for a request the transport rejected.
   std::function<HttpResponse(TransportError)> transport_error_response;
 };

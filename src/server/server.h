@@ -21,7 +21,7 @@ struct ServerOptions {
   int control_threads = 2;
   size_t control_queue = 256;
   size_t max_connections = 4096;
-  size_t max_connections_per_client = 1024;  // per client IP address
+  size_t max_connections_per_client = 1024;  // per IPv4 address or IPv6 /64
   bool demo = false;          // create the demo capacity provider and function when absent
   std::string hearth_binary;  // for local instances; default: this executable
   std::string runtimes_dir;   // Hearth's bootstraps; default: <exe dir>/../runtimes
