@@ -31,6 +31,16 @@ namespace {
 constexpr int64_t kMinVCpuCount = 2;
 constexpr int64_t kMaxVCpuCount = 15000;
 constexpr int64_t kMaxListItems = 50;
+// How often a compare-and-swap write of a provider record is tried before it is a conflict.
+constexpr int kProviderCasAttempts = 5;
+
+// The function and version of a `cpuse/<provider>/<function>/<version>` key.
+std::pair<std::string_view, std::string_view> splitUseKey(std::string_view key,
+                                                          size_t prefix_size) {
+  std::string_view rest = key.substr(prefix_size);
+  size_t slash = rest.find('/');
+  return {rest.substr(0, slash), rest.substr(slash + 1)};
+}
 
 Status notFoundError(std::string_view name) {
   return Status(StatusCode::kNotFound,
@@ -378,7 +388,7 @@ Result<json::object> CapacityProviderRegistry::list(const std::optional<std::str
 Result<json::object> CapacityProviderRegistry::update(std::string_view name_or_arn,
                                                       const json::object& request) {
   HEARTH_ASSIGN_OR_RETURN(std::string name, parseCapacityProviderRef(name_or_arn, account_));
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  for (int attempt = 0; attempt < kProviderCasAttempts; ++attempt) {
     HEARTH_ASSIGN_OR_RETURN(CapacityProviderRecord record, load(name));
     if (record.provider.state == CapacityProviderState::kDeleting) {
       return conflict("The capacity provider is being deleted.");
@@ -452,10 +462,7 @@ Result<json::object> CapacityProviderRegistry::listFunctionVersions(
   for (;;) {
     HEARTH_ASSIGN_OR_RETURN(auto page, store_->list(prefix, start_after, 100));
     for (const auto& stored : page) {
-      std::string_view rest = std::string_view(stored.key).substr(prefix.size());
-      size_t slash = rest.find('/');
-      std::string_view function = rest.substr(0, slash);
-      std::string_view version = rest.substr(slash + 1);
+      auto [function, version] = splitUseKey(stored.key, prefix.size());
       start_after = stored.key;
       if (version == "$LATEST") {
         continue;  // only published versions run on a capacity provider
@@ -484,21 +491,31 @@ Result<json::object> CapacityProviderRegistry::listFunctionVersions(
 Result<int64_t> CapacityProviderRegistry::countPublishedVersions(std::string_view name,
                                                                  int64_t stop_at) {
   std::string prefix = keys::capacityProviderUsePrefix(name);
-  std::string start_after;
   int64_t count = 0;
-  for (;;) {
-    HEARTH_ASSIGN_OR_RETURN(auto page, store_->list(prefix, start_after, 100));
-    for (const auto& stored : page) {
-      start_after = stored.key;
-      std::string_view rest = std::string_view(stored.key).substr(prefix.size());
-      if (rest.substr(rest.find('/') + 1) != "$LATEST" && ++count >= stop_at) {
-        return count;
-      }
+  HEARTH_RETURN_IF_ERROR(scanPrefix(*store_, prefix, "", [&](const Record& stored) {
+    if (splitUseKey(stored.key, prefix.size()).second != "$LATEST") {
+      ++count;
     }
-    if (page.size() < 100) {
-      return count;
+    return count < stop_at;
+  }));
+  return count;
+}
+
+Result<CapacityProviderRecord> CapacityProviderRegistry::loadUsable(std::string_view name,
+                                                                    std::string_view arn) {
+  auto provider = load(name);
+  if (!provider.isOk()) {
+    if (provider.status().code() == StatusCode::kNotFound) {
+      return invalidParameter(fmt::format("Capacity provider {} does not exist.", arn));
     }
+    return provider.status();
   }
+  const CapacityProviderState state = provider->provider.state;
+  if (state == CapacityProviderState::kDeleting || state == CapacityProviderState::kFailed) {
+    return invalidParameter(
+        fmt::format("Capacity provider {} is in state {}.", arn, capacityProviderStateName(state)));
+  }
+  return provider;
 }
 
 Status CapacityProviderRegistry::activatePending() {
@@ -526,7 +543,7 @@ Status CapacityProviderRegistry::activatePending() {
 
 Status CapacityProviderRegistry::editTags(
     std::string_view name, const std::function<void(std::map<std::string, std::string>&)>& edit) {
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  for (int attempt = 0; attempt < kProviderCasAttempts; ++attempt) {
     HEARTH_ASSIGN_OR_RETURN(CapacityProviderRecord record, load(name));
     edit(record.tags);
     if (record.tags.size() > 50) {

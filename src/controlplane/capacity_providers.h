@@ -59,6 +59,9 @@ class CapacityProviderRegistry {
   Status activatePending();
 
   Result<CapacityProviderRecord> load(std::string_view name);
+  // The provider a function may be placed on now: InvalidParameterValue naming `arn` when it
+  // does not exist or is Deleting or Failed.
+  Result<CapacityProviderRecord> loadUsable(std::string_view name, std::string_view arn);
   // Applies `edit` to provider `name`'s tags as a compare-and-swap: a write that lost a race
   // (another tag change, an update, the Pending → Active step) is retried on the record as it
   // is now, a bounded number of times.

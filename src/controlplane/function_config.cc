@@ -165,18 +165,7 @@ Status applyCapacityProvider(const json::object& request, bool is_create,
                     "provider ARN.",
                     *arn));
   }
-  auto provider = providers->load(*name);
-  if (!provider.isOk()) {
-    if (provider.status().code() == StatusCode::kNotFound) {
-      return invalidParameter(fmt::format("Capacity provider {} does not exist.", *arn));
-    }
-    return provider.status();
-  }
-  const CapacityProviderState state = provider->provider.state;
-  if (state == CapacityProviderState::kDeleting || state == CapacityProviderState::kFailed) {
-    return invalidParameter(fmt::format("Capacity provider {} is in state {}.", *arn,
-                                        capacityProviderStateName(state)));
-  }
+  HEARTH_ASSIGN_OR_RETURN(CapacityProviderRecord provider, providers->loadUsable(*name, *arn));
   if (!is_create && had_provider && config->capacityProvider() != *name) {
     return invalidParameter(
         "The capacity provider of a function cannot be changed after it is created.");
@@ -187,7 +176,7 @@ Status applyCapacityProvider(const json::object& request, bool is_create,
                                                                 archs->get_array()[0].is_string()) {
     function_arch = std::string(archs->get_array()[0].get_string());
   }
-  const std::string& provider_arch = provider->provider.architecture;
+  const std::string& provider_arch = provider.provider.architecture;
   if (function_arch != provider_arch) {
     return invalidParameter(fmt::format(
         "The function's architecture ({}) does not match the architecture of capacity provider "

@@ -1,5 +1,3 @@
-#include <fmt/format.h>
-
 #include <boost/json/object.hpp>
 #include <map>
 #include <string>
@@ -122,20 +120,9 @@ Result<json::object> FunctionRegistry::commitNewFunction(const FunctionRecord& b
 }
 
 Status FunctionRegistry::expectUsableProvider(const std::string& name, Txn& txn) {
-  std::string arn = account_.capacityProviderArn(name);
-  auto provider = providers_->load(name);
-  if (!provider.isOk()) {
-    if (provider.status().code() == StatusCode::kNotFound) {
-      return invalidParameter(fmt::format("Capacity provider {} does not exist.", arn));
-    }
-    return provider.status();
-  }
-  const CapacityProviderState state = provider->provider.state;
-  if (state == CapacityProviderState::kDeleting || state == CapacityProviderState::kFailed) {
-    return invalidParameter(
-        fmt::format("Capacity provider {} is in state {}.", arn, capacityProviderStateName(state)));
-  }
-  txn.expect(keys::capacityProvider(name), provider->version);
+  HEARTH_ASSIGN_OR_RETURN(CapacityProviderRecord provider,
+                          providers_->loadUsable(name, account_.capacityProviderArn(name)));
+  txn.expect(keys::capacityProvider(name), provider.version);
   return Status::ok();
 }
 

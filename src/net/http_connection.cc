@@ -76,9 +76,6 @@ net::awaitable<void> writeResponse(ConnectionContext context, std::shared_ptr<Co
 net::awaitable<void> refuseAndClose(ConnectionContext context, std::shared_ptr<Connection> conn,
                                     TransportError error, size_t discard_bytes) {
   HttpResponse response = context.options->transport_error_response(error);
-  if (error == TransportError::kTooManyConnections && response.header("Retry-After") == nullptr) {
-    response.set("Retry-After", "1");
-  }
   bool write_ok = false;
   co_await writeResponse(context, conn, std::move(response), false, &write_ok);
   if (!write_ok) {
@@ -127,8 +124,8 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
       }
       buffer.commit(n);
     }
-    net_internal::RequestParser parser;
-    net_internal::configureParser(parser, context.options->max_header_bytes);
+    RequestParser parser;
+    configureParser(parser, context.options->max_header_bytes);
     armDeadline(conn, context.options->header_timeout);
     auto [read_ec, header_bytes] =
         co_await http::async_read_header(conn->socket, buffer, parser, kNoThrow);
@@ -139,12 +136,12 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
       } else if (read_ec != http::error::end_of_stream &&
                  read_ec != net::error::operation_aborted && read_ec != net::error::eof &&
                  read_ec != net::error::connection_reset) {
-        co_await refuseAndClose(context, conn, net_internal::headerReadError(read_ec),
+        co_await refuseAndClose(context, conn, headerReadError(read_ec),
                                 kMaxDiscardAfterRefusalBytes);
       }
       co_return;
     }
-    if (auto framing_error = net_internal::checkRequestHeader(parser)) {
+    if (auto framing_error = checkRequestHeader(parser)) {
       co_await refuseAndClose(context, conn, *framing_error, kMaxDiscardAfterRefusalBytes);
       co_return;
     }
@@ -159,7 +156,7 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
     std::string target(parser.get().target());
     size_t limit = context.options->body_limit_for ? context.options->body_limit_for(method, target)
                                                    : context.options->max_body_bytes;
-    if (auto too_large = net_internal::applyBodyLimit(parser, limit)) {
+    if (auto too_large = applyBodyLimit(parser, limit)) {
       co_await refuseAndClose(context, conn, *too_large, kMaxDiscardBytes);
       co_return;
     }

@@ -51,6 +51,7 @@ HttpResponse defaultTransportError(TransportError error) {
       break;
     case TransportError::kTooManyConnections:
       response.status = 503;
+      response.set("Retry-After", "1");
       break;
   }
   response.set("Content-Type", "text/plain");

@@ -49,7 +49,8 @@ struct HttpServerOptions {
   // Connections over either cap are answered 503 with Retry-After and closed.
   size_t max_connections = 4096;
   size_t max_connections_per_client = 1024;  // per IPv4 address or IPv6 /64
-  // Renders the response for a request the transport rejected.
+  // Renders the response for a request the transport rejected; a kTooManyConnections answer
+  // should carry Retry-After (the default one does).
   std::function<HttpResponse(TransportError)> transport_error_response;
 };
 

@@ -12,15 +12,14 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { startServer } from '../compat/lib/server.mjs';
+import { before, describe, it } from 'node:test';
 import {
   capacityProviderArn,
   cpFunctionInput,
   cpInput,
-  makeClient,
   sdk,
   uniqueName,
+  useServer,
 } from '../compat/lib/lambda.mjs';
 import { makeZip } from '../compat/lib/zip.mjs';
 
@@ -72,18 +71,10 @@ function percentile(sorted, p) {
 }
 
 describe('API edge', { timeout: 240_000 }, () => {
-  let server;
-  let client;
+  const ctx = useServer();
   let port;
-
-  before(async () => {
-    server = await startServer();
-    client = makeClient(server.endpoint);
-    port = Number(new URL(server.endpoint).port);
-  });
-  after(async () => {
-    client?.destroy();
-    if (server) await server.stop();
+  before(() => {
+    port = Number(new URL(ctx.endpoint).port);
   });
 
   it('answers an undelimitable Transfer-Encoding with one 400 and serves nothing smuggled', async () => {
@@ -158,7 +149,7 @@ describe('API edge', { timeout: 240_000 }, () => {
 
   it('creates functions while their capacity provider is tagged, without a false 409', async () => {
     const cpName = uniqueName('edge-cp');
-    await client.send(new CreateCapacityProviderCommand(cpInput(cpName)));
+    await ctx.client.send(new CreateCapacityProviderCommand(cpInput(cpName)));
     const cpArn = capacityProviderArn(cpName);
     const zip = makeZip([{ name: 'lambda_function.py', data: 'def handler(e, c):\n    return e\n', mode: 0o100644 }]);
     const names = Array.from({ length: 95 }, (_, i) => uniqueName(`edge-fn-${i}`));
@@ -169,7 +160,7 @@ describe('API edge', { timeout: 240_000 }, () => {
     const taggers = Array.from({ length: 3 }, async (_, t) => {
       while (tagging) {
         try {
-          await client.send(new TagResourceCommand({ Resource: cpArn, Tags: { [`t${t}`]: String(tags++ % 40) } }));
+          await ctx.client.send(new TagResourceCommand({ Resource: cpArn, Tags: { [`t${t}`]: String(tags++ % 40) } }));
         } catch (e) {
           tagErrors.push(`${e.name}: ${e.message}`);
         }
@@ -181,7 +172,7 @@ describe('API edge', { timeout: 240_000 }, () => {
       Array.from({ length: 6 }, async () => {
         for (let name = queue.shift(); name; name = queue.shift()) {
           try {
-            await client.send(new CreateFunctionCommand(cpFunctionInput(name, zip, cpArn)));
+            await ctx.client.send(new CreateFunctionCommand(cpFunctionInput(name, zip, cpArn)));
           } catch (e) {
             createErrors.push(`${name}: ${e.name}: ${e.message}`);
           }
@@ -195,7 +186,7 @@ describe('API edge', { timeout: 240_000 }, () => {
     assert.deepEqual(tagErrors, []);
     assert.ok(tags > 10, `the provider was tagged while functions were created (${tags} times)`);
     for (const name of names) {
-      await client.send(new GetFunctionCommand({ FunctionName: name }));
+      await ctx.client.send(new GetFunctionCommand({ FunctionName: name }));
     }
   });
 });
