@@ -82,7 +82,10 @@ class AgentImpl final : public Agent, private RuntimeApiListeners {
     http.port = 0;
     http.io_threads = options_.io_threads;
     http.max_body_bytes = 7 * 1024 * 1024;
-    http.idle_timeout = std::chrono::hours(24);  // runtimes keep connections open while idle
+    // Runtimes keep connections open while idle, and HTTP clients' pools may open one before
+    // they have a request to send on it.
+    http.idle_timeout = std::chrono::hours(24);
+    http.first_byte_timeout = std::chrono::hours(24);
     http.handler_timeout = std::chrono::hours(24);
     http.body_timeout = std::chrono::minutes(16);
     http.write_timeout = std::chrono::minutes(16);

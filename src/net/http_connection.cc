@@ -66,7 +66,8 @@ net::awaitable<void> writeResponse(ConnectionContext context, std::shared_ptr<Co
   out.keep_alive(keep_alive);
   out.prepare_payload();
   armDeadline(conn, context.options->write_timeout);
-  auto [ec, written] = co_await http::async_write(conn->socket, out, kNoThrow);
+  DeadlineStream stream(conn.get());
+  auto [ec, written] = co_await http::async_write(stream, out, kNoThrow);
   *write_ok = !ec;
 }
 
@@ -89,8 +90,9 @@ net::awaitable<void> refuseAndClose(ConnectionContext context, std::shared_ptr<C
   std::vector<char> scratch(discard_bytes > kMaxDiscardAfterRefusalBytes ? 64 * 1024 : 4 * 1024);
   size_t total = 0;
   armDeadline(conn, std::chrono::seconds(discard_bytes > kMaxDiscardAfterRefusalBytes ? 5 : 1));
+  DeadlineStream stream(conn.get());
   while (total < discard_bytes) {
-    auto [ec, n] = co_await conn->socket.async_read_some(net::buffer(scratch), kNoThrow);
+    auto [ec, n] = co_await stream.async_read_some(net::buffer(scratch), kNoThrow);
     if (ec) {
       break;
     }
@@ -100,6 +102,7 @@ net::awaitable<void> refuseAndClose(ConnectionContext context, std::shared_ptr<C
 
 net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Connection> conn) {
   beast::flat_buffer buffer;  // persists across the requests of this connection
+  DeadlineStream stream(conn.get());
   std::string peer;
   {
     boost::system::error_code ec;
@@ -113,12 +116,12 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
     if (*context.draining) {
       co_return;
     }
-    // Wait for the request's first byte: the keep-alive wait, or for a new connection the
-    // header deadline. A connection that sends nothing is closed without an answer.
+    // Wait for the request's first byte (unless it is pipelined behind the last one). A
+    // connection that sends nothing in time is closed without an answer.
     if (buffer.size() == 0) {
-      armDeadline(conn,
-                  first_request ? context.options->header_timeout : context.options->idle_timeout);
-      auto [ec, n] = co_await conn->socket.async_read_some(buffer.prepare(kReadChunk), kNoThrow);
+      armDeadline(conn, first_request ? context.options->first_byte_timeout
+                                      : context.options->idle_timeout);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kNoThrow);
       if (ec) {
         co_return;
       }
@@ -128,7 +131,7 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
     configureParser(parser, context.options->max_header_bytes);
     armDeadline(conn, context.options->header_timeout);
     auto [read_ec, header_bytes] =
-        co_await http::async_read_header(conn->socket, buffer, parser, kNoThrow);
+        co_await http::async_read_header(stream, buffer, parser, kNoThrow);
     if (read_ec) {
       if (conn->timed_out) {
         co_await refuseAndClose(context, conn, TransportError::kReadTimeout,
@@ -161,18 +164,19 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
       co_return;
     }
     auto expect = parser.get()[http::field::expect];
-    if (!parser.is_done() && beast::iequals(expect, "100-continue")) {
+    // An HTTP/1.0 client cannot read an interim response (RFC 9110 §10.1.1).
+    if (!parser.is_done() && parser.get().version() >= 11 &&
+        beast::iequals(expect, "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, 11};
       armDeadline(conn, context.options->write_timeout);
-      auto [cont_ec, cont_n] = co_await http::async_write(conn->socket, cont, kNoThrow);
+      auto [cont_ec, cont_n] = co_await http::async_write(stream, cont, kNoThrow);
       if (cont_ec) {
         co_return;
       }
     }
     if (!parser.is_done()) {
       armDeadline(conn, context.options->body_timeout);
-      auto [body_ec, body_bytes] =
-          co_await http::async_read(conn->socket, buffer, parser, kNoThrow);
+      auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, kNoThrow);
       if (body_ec) {
         if (body_ec == http::error::body_limit) {
           co_await refuseAndClose(context, conn, TransportError::kBodyTooLarge, kMaxDiscardBytes);
@@ -240,18 +244,36 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
 }  // namespace
 
 net::awaitable<void> serveConnection(ConnectionContext context, std::shared_ptr<Connection> conn) {
-  co_await serveRequests(context, conn);
+  std::exception_ptr failure;
+  try {
+    co_await serveRequests(context, conn);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  // Even after a failure the deadline must let go of the connection and the client must see
+  // the close; the failure is then reported to the session's completion handler.
   disarmDeadline(conn);
   boost::system::error_code ignored;
   conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
   conn->busy = false;
+  if (failure) {
+    std::rethrow_exception(failure);
+  }
 }
 
 net::awaitable<void> refuseConnection(ConnectionContext context, std::shared_ptr<Connection> conn,
                                       bool wait_for_client) {
-  co_await refuseAndClose(context, conn, TransportError::kTooManyConnections,
-                          wait_for_client ? kMaxDiscardAfterRefusalBytes : 0);
+  std::exception_ptr failure;
+  try {
+    co_await refuseAndClose(context, conn, TransportError::kTooManyConnections,
+                            wait_for_client ? kMaxDiscardAfterRefusalBytes : 0);
+  } catch (...) {
+    failure = std::current_exception();
+  }
   disarmDeadline(conn);
+  if (failure) {
+    std::rethrow_exception(failure);
+  }
 }
 
 }  // namespace hearth::net_internal

@@ -4,8 +4,12 @@
 // includes Asio.
 
 #include <atomic>
+#include <boost/asio/append.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
@@ -27,6 +31,51 @@ struct Connection {
   bool timed_out = false;
   const uint64_t listener;
   bool busy = false;
+};
+
+// The connection's socket as the stream its reads and writes go through. Once the deadline has
+// passed, every operation fails at once with operation_aborted: cancelling the socket reaches
+// only the operation pending at that instant, and a composed read or write (Beast's) would
+// otherwise start its next step and wait without a deadline.
+class DeadlineStream {
+ public:
+  using executor_type = boost::asio::ip::tcp::socket::executor_type;
+  explicit DeadlineStream(Connection* conn) : conn_(conn) {}
+  executor_type get_executor() { return conn_->socket.get_executor(); }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
+        [this](auto handler, const MutableBuffers& target) {
+          if (conn_->timed_out) {
+            failNow(std::move(handler));
+          } else {
+            conn_->socket.async_read_some(target, std::move(handler));
+          }
+        },
+        token, buffers);
+  }
+
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
+        [this](auto handler, const ConstBuffers& source) {
+          if (conn_->timed_out) {
+            failNow(std::move(handler));
+          } else {
+            conn_->socket.async_write_some(source, std::move(handler));
+          }
+        },
+        token, buffers);
+  }
+
+ private:
+  template <class Handler>
+  void failNow(Handler handler) {
+    boost::system::error_code aborted = boost::asio::error::operation_aborted;
+    boost::asio::post(get_executor(), boost::asio::append(std::move(handler), aborted, size_t{0}));
+  }
+  Connection* conn_;
 };
 
 // What a connection's coroutines need of their server, which outlives them.

@@ -11,8 +11,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -30,6 +32,7 @@ using net_internal::ConnectionContext;
 using net_internal::refuseConnection;
 using net_internal::serveConnection;
 constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
+constexpr std::chrono::milliseconds kAcceptBackoff{100};
 
 HttpResponse defaultTransportError(TransportError error) {
   HttpResponse response;
@@ -254,6 +257,13 @@ class HttpServerImpl final : public HttpServer {
       if (ec) {
         if (draining_ || ec == net::error::operation_aborted || !acceptor->is_open()) {
           co_return;
+        }
+        // Out of descriptors or memory, accept fails at once until some are freed: wait
+        // instead of spinning (the pending connections stay queued in the backlog).
+        if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+            ec == net::error::no_memory || ec.value() == ENFILE) {
+          net::steady_timer pause(acceptor->get_executor(), kAcceptBackoff);
+          co_await pause.async_wait(kNoThrow);
         }
         continue;
       }

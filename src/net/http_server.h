@@ -37,10 +37,11 @@ struct HttpServerOptions {
   size_t max_body_bytes = 8 * 1024 * 1024;
   // Per-request body limit chosen after the header is read; defaults to max_body_bytes.
   std::function<size_t(const std::string& method, const std::string& target)> body_limit_for;
-  // A request's header must arrive within header_timeout of its first byte (of the accept, for
-  // a connection's first request); its body within body_timeout of the header's end; a response
-  // must be written within write_timeout. A kept-alive connection waits idle_timeout for the
-  // first byte of its next request and is then closed quietly.
+  // A new connection must send its first byte within first_byte_timeout of the accept, and a
+  // kept-alive one within idle_timeout of its last response; either is otherwise closed quietly.
+  // Each request's header must then arrive within header_timeout of its first byte, its body
+  // within body_timeout of the header's end, and its response be written within write_timeout.
+  std::chrono::milliseconds first_byte_timeout{10000};
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds body_timeout{30000};
   std::chrono::milliseconds write_timeout{30000};

@@ -163,6 +163,7 @@ TEST(HttpServer, StalledBodyGetsA408) {
 // The header deadline runs from the request's first byte, not from the idle timeout.
 TEST(HttpServer, StalledHeaderGetsA408AtTheHeaderDeadline) {
   HttpServerOptions options;
+  options.first_byte_timeout = std::chrono::milliseconds(200);
   options.header_timeout = std::chrono::milliseconds(200);
   options.idle_timeout = std::chrono::seconds(60);
   std::atomic<int> handled{0};
@@ -173,7 +174,7 @@ TEST(HttpServer, StalledHeaderGetsA408AtTheHeaderDeadline) {
   std::string answer = client.readUntilClosed();
   EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
-  // A connection that never sends a byte is closed quietly at the same deadline.
+  // A connection that never sends a byte is closed quietly at its first-byte deadline.
   RawClient silent(server->port());
   EXPECT_EQ(silent.readUntilClosed(), "");
   // The sessions unwind just after closing.
@@ -182,6 +183,26 @@ TEST(HttpServer, StalledHeaderGetsA408AtTheHeaderDeadline) {
     std::this_thread::yield();
   }
   EXPECT_EQ(server->connectionCount(), 0u);
+  server->drain(std::chrono::milliseconds(100));
+}
+
+// `Expect: 100-continue` gets its interim response only from HTTP/1.1 on: an HTTP/1.0 client
+// would read the 100 as the final answer.
+TEST(HttpServer, InterimContinueOnlyForHttp11) {
+  std::atomic<int> handled{0};
+  auto server = startServer({}, countingEcho(&handled));
+  RawClient http11(server->port());
+  http11.send(
+      "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n"
+      "Connection: close\r\n\r\nbody");
+  std::string answer11 = http11.readUntilClosed();
+  EXPECT_EQ(answer11.rfind("HTTP/1.1 100", 0), 0u) << answer11;
+  RawClient http10(server->port());
+  http10.send("POST /b HTTP/1.0\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\nbody");
+  std::string answer10 = http10.readUntilClosed();
+  EXPECT_EQ(answer10.rfind("HTTP/1.1 200", 0), 0u) << answer10;
+  EXPECT_EQ(answer10.find(" 100 "), std::string::npos) << answer10;
+  EXPECT_EQ(handled.load(), 2);
   server->drain(std::chrono::milliseconds(100));
 }
 
