@@ -1,5 +1,7 @@
 #include "sandbox/process_launcher.h"
 
+#include <sys/socket.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -30,6 +32,9 @@
 #include <thread>
 #include <unordered_map>
 #include <utility>
+
+#include "sandbox/isolation.h"
+#include "sandbox/sandbox_child.h"
 
 namespace hearth {
 namespace {
@@ -115,18 +120,21 @@ int decodeWaitStatus(int status) {
 }
 
 // What the child writes to its report pipe when it fails before or in execve().
-enum class ChildStage : int { kSetup = 1, kChdir = 2, kExec = 3 };
+enum class ChildStage : int { kSetup = 1, kChdir = 2, kExec = 3, kSandbox = 4 };
 struct ChildReport {
   int stage = 0;
   int err = 0;
+  int detail = 0;  // kSandbox: the SandboxFailure step
 };
+static_assert(sizeof(ChildReport) == 3 * sizeof(int));
 
 // One fork request, owned by the launching thread until `done`.
 struct ForkJob {
   const char* path = nullptr;
   char* const* argv = nullptr;
   char* const* envp = nullptr;
-  const char* cwd = nullptr;  // null: keep the agent's cwd
+  const char* cwd = nullptr;                 // null: keep the agent's cwd
+  const IsolatedLaunch* isolated = nullptr;  // null: a plain child process
 
   bool done = false;  // guarded by Impl::mu_ while queued
   Status status;
@@ -140,8 +148,8 @@ struct ForkJob {
 // Runs in the forked child: only async-signal-safe calls from here to execve().
 [[noreturn]] void runChild(const ForkJob& job, int out_w, int err_w, int report_w, int dev_null,
                            pid_t parent) {
-  auto fail = [&report_w](ChildStage stage) {
-    ChildReport report{static_cast<int>(stage), errno};
+  auto fail = [&report_w](ChildStage stage, int detail = 0) {
+    ChildReport report{static_cast<int>(stage), errno, detail};
     ssize_t ignored = ::write(report_w, &report, sizeof report);
     (void)ignored;
     ::_exit(127);
@@ -163,7 +171,8 @@ struct ForkJob {
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
     fail(ChildStage::kSetup);
   }
-  if (::getppid() != parent) {
+  // (In a new pid namespace the parent is outside it and getppid() is 0.)
+  if (job.isolated == nullptr && ::getppid() != parent) {
     ::_exit(127);  // the agent died before PR_SET_PDEATHSIG took effect
   }
 
@@ -182,6 +191,14 @@ struct ForkJob {
   }
   if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) {
     fail(ChildStage::kSetup);
+  }
+
+  if (job.isolated != nullptr) {
+    SandboxFailure failure;
+    if (!enterSandbox(job.isolated->plan(), report_w, &failure)) {
+      errno = failure.err;
+      fail(ChildStage::kSandbox, failure.step);
+    }
   }
 
   if (job.cwd != nullptr && ::chdir(job.cwd) != 0) {
@@ -204,6 +221,9 @@ struct ForkJob {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (job.isolated != nullptr && !lockDownSandbox(job.isolated->plan())) {
+    fail(ChildStage::kSandbox, kStageSeccomp);
+  }
   ::execve(job.path, job.argv, job.envp);
   fail(ChildStage::kExec);
   ::_exit(127);  // unreachable: fail() exits
@@ -364,6 +384,11 @@ Status childFailure(const LaunchSpec& spec, const std::string& path, const Child
         return internalError(who + "cannot execute " + binary + ": " + errnoText(report.err));
       }
       return invalidParameter(who + "cannot execute " + binary + ": " + errnoText(report.err));
+    case ChildStage::kSandbox:
+      return internalError(
+          who + "sandbox setup failed " + sandboxStageName(report.detail) +
+          (report.detail >= 0 ? " (step " + std::to_string(report.detail) + ")" : std::string()) +
+          ": " + errnoText(report.err));
     case ChildStage::kSetup:
       break;
   }
@@ -394,12 +419,66 @@ struct SandboxState {
   // Written under Impl::mu_ (together with the reap), read anywhere. Once true the process group
   // id may be reused and must not be signalled.
   std::atomic<bool> reaped{false};
+
+  // Isolated sandboxes only. The launch is set before registration and never replaced.
+  std::unique_ptr<IsolatedLaunch> isolated;
+  std::atomic<int> runtime_api_fd{-1};
+  std::atomic<bool> out_of_memory{false};
+  ~SandboxState() {
+    int fd = runtime_api_fd.exchange(-1);
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
 };
+
+// Reads the child's reports over an isolated launch's control socket: a zero report carrying
+// the Runtime API listener, then either a failure report or the end of the stream (the exec
+// succeeded). Returns what a pipe's readFull would: 0 on success, sizeof(ChildReport) with
+// `report` set on failure, -1 on error.
+ssize_t readIsolatedReports(int fd, ChildReport* report, int* passed_fd) {
+  for (;;) {
+    ChildReport message;
+    iovec data{&message, sizeof message};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    msghdr header{};
+    header.msg_iov = &data;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(fd, &header, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return n;
+    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr; c = CMSG_NXTHDR(&header, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        int received = -1;
+        std::memcpy(&received, CMSG_DATA(c), sizeof received);
+        if (*passed_fd >= 0) {
+          ::close(*passed_fd);
+        }
+        *passed_fd = received;
+      }
+    }
+    if (n != static_cast<ssize_t>(sizeof message)) {
+      errno = EIO;
+      return -1;
+    }
+    if (message.stage != 0) {
+      *report = message;
+      return n;
+    }
+  }
+}
 
 }  // namespace
 
 struct ProcessLauncher::Impl {
-  explicit Impl(ProcessLauncherOptions options) : use_pidfd_(options.use_pidfd) {}
+  explicit Impl(ProcessLauncherOptions options)
+      : use_pidfd_(options.use_pidfd), isolation_(std::move(options.isolation)) {}
   ~Impl();
 
   // Creates the descriptors and the launcher thread; on failure every launch() returns the error.
@@ -430,10 +509,13 @@ struct ProcessLauncher::Impl {
   void emit(SandboxState& s, FdKind kind, std::string& line);
   void closePipe(SandboxState& s, FdKind kind);
   void maybeFinish(SandboxState& s);
+  // After the reap: records an out-of-memory kill, kills what is left of the cgroup, removes it.
+  static void releaseIsolation(SandboxState& s);
   std::shared_ptr<SandboxState> find(uint64_t serial);
   void shutdown();
 
   bool use_pidfd_;  // launcher thread only after start()
+  const std::shared_ptr<Isolation> isolation_;
   Status init_status_ = internalError("process launcher not started");
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -464,6 +546,11 @@ class ProcessSandbox final : public Sandbox {
   int pid() const override { return state_->pid; }
   void terminate(std::chrono::milliseconds grace) override { impl_->terminate(*state_, grace); }
   int64_t residentBytes() const override { return impl_->residentBytes(*state_); }
+  int64_t cpuNanos() const override {
+    return state_->isolated && !state_->reaped ? state_->isolated->cgroup()->usage().cpu_nanos : -1;
+  }
+  bool outOfMemory() const override { return state_->out_of_memory; }
+  int takeRuntimeApiListener() override { return state_->runtime_api_fd.exchange(-1); }
 
  private:
   std::shared_ptr<ProcessLauncher::Impl> impl_;
@@ -531,7 +618,28 @@ Result<SandboxPtr> ProcessLauncher::Impl::launch(const std::shared_ptr<Impl>& se
                                                  ExitCallback on_exit) {
   HEARTH_RETURN_IF_ERROR(init_status_);
   HEARTH_RETURN_IF_ERROR(validateSpec(spec));
-  HEARTH_ASSIGN_OR_RETURN(std::string path, resolveExecutable(spec));
+  std::unique_ptr<IsolatedLaunch> isolated;
+  std::string path;
+  if (isolation_) {
+    // The executable is found inside the sandbox's root, not on the host.
+    if (spec.argv[0][0] != '/') {
+      return invalidParameter("sandbox " + spec.id + ": argv[0] must be an absolute path");
+    }
+    path = spec.argv[0];
+    HEARTH_ASSIGN_OR_RETURN(isolated, isolation_->prepare(spec));
+  } else {
+    HEARTH_ASSIGN_OR_RETURN(path, resolveExecutable(spec));
+  }
+  // Kills and removes what prepare() made when the launch fails from here on.
+  struct IsolationCleanup {
+    std::unique_ptr<IsolatedLaunch>* isolated;
+    ~IsolationCleanup() {
+      if (*isolated) {
+        (*isolated)->cgroup()->killAll();
+        (void)(*isolated)->cgroup()->remove();
+      }
+    }
+  } cleanup{&isolated};
 
   // Everything the child needs is built here, before fork().
   std::vector<std::string> env_strings;
@@ -557,6 +665,7 @@ Result<SandboxPtr> ProcessLauncher::Impl::launch(const std::shared_ptr<Impl>& se
   job.argv = argv.data();
   job.envp = envp.data();
   job.cwd = spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
+  job.isolated = isolated.get();
 
   if (std::this_thread::get_id() == loop_id_) {
     spawn(job);
@@ -573,9 +682,18 @@ Result<SandboxPtr> ProcessLauncher::Impl::launch(const std::shared_ptr<Impl>& se
 
   // The report pipe closes on a successful execve(); otherwise it carries a ChildReport.
   ChildReport report;
-  ssize_t n = readFull(job.report_fd, &report, sizeof report);
+  int runtime_api_fd = -1;
+  ssize_t n = isolated ? readIsolatedReports(job.report_fd, &report, &runtime_api_fd)
+                       : readFull(job.report_fd, &report, sizeof report);
   int read_errno = errno;
   closeFd(job.report_fd);
+  if (n != 0 || (spec.runtime_api_port != 0 && isolated && runtime_api_fd < 0)) {
+    closeFd(runtime_api_fd);
+  }
+  if (n == 0 && isolated && spec.runtime_api_port != 0 && runtime_api_fd < 0) {
+    discardChild(job);
+    return internalError("sandbox " + spec.id + ": no Runtime API listener came back");
+  }
   if (n != 0) {
     discardChild(job);
     if (n == static_cast<ssize_t>(sizeof report)) {
@@ -595,6 +713,8 @@ Result<SandboxPtr> ProcessLauncher::Impl::launch(const std::shared_ptr<Impl>& se
                                               std::move(on_exit));
   state->pipe_fds = {job.out_fd, job.err_fd};
   state->pid_fd = job.pid_fd;
+  state->isolated = std::move(isolated);
+  state->runtime_api_fd = runtime_api_fd;
   const std::array<std::pair<int, FdKind>, 3> watches = {
       {{job.out_fd, kStdoutFd}, {job.err_fd, kStderrFd}, {job.pid_fd, kPidFd}}};
   for (auto [fd, kind] : watches) {
@@ -613,6 +733,7 @@ Result<SandboxPtr> ProcessLauncher::Impl::launch(const std::shared_ptr<Impl>& se
       }
       lock.unlock();
       discardChild(job);
+      isolated = std::move(state->isolated);  // killed and removed by `cleanup`
       return internalError("sandbox " + spec.id + ": epoll_ctl: " + errnoText(err));
     }
   }
@@ -628,8 +749,11 @@ void ProcessLauncher::Impl::spawn(ForkJob& job) {
   int out[2] = {-1, -1};
   int err[2] = {-1, -1};
   int report[2] = {-1, -1};
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0 ||
-      ::pipe2(report, O_CLOEXEC) != 0) {
+  // An isolated child also passes a descriptor back, so its report channel is a socket.
+  const bool report_ok = job.isolated != nullptr
+                             ? ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) == 0
+                             : ::pipe2(report, O_CLOEXEC) == 0;
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0 || !report_ok) {
     int e = errno;
     for (int* fd : {&out[0], &out[1], &err[0], &err[1], &report[0], &report[1]}) {
       closeFd(*fd);
@@ -645,7 +769,13 @@ void ProcessLauncher::Impl::spawn(ForkJob& job) {
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
   const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
+  // Namespaces for an isolated child; the cgroup namespace comes once it has joined its group.
+  constexpr unsigned long kNamespaces =
+      CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
+  const pid_t pid = job.isolated != nullptr
+                        ? static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD | kNamespaces, nullptr,
+                                                       nullptr, nullptr, nullptr))
+                        : ::fork();
   if (pid == 0) {
     runChild(job, out[1], err[1], report[1], dev_null_fd_, parent);
   }
@@ -712,6 +842,9 @@ int64_t ProcessLauncher::Impl::residentBytes(const SandboxState& s) {
     if (stopping_ || s.reaped) {
       return 0;
     }
+  }
+  if (s.isolated) {
+    return s.isolated->cgroup()->usage().memory_bytes;
   }
   int64_t total = treeResidentBytes(s.pid);
   // Until the reap the pid cannot be reused, so a value read before it is the sandbox's.
@@ -940,6 +1073,9 @@ bool ProcessLauncher::Impl::tryReap(SandboxState& s) {
       return false;  // still running
     }
     ::kill(-s.pid, SIGKILL);
+    if (s.isolated) {
+      s.isolated->cgroup()->killAll();
+    }
     int status = 0;
     s.exit_code = waitpidRetry(s.pid, &status, 0) == s.pid ? decodeWaitStatus(status) : -1;
   }
@@ -956,12 +1092,23 @@ void ProcessLauncher::Impl::maybeFinish(SandboxState& s) {
     std::lock_guard lock(mu_);
     sandboxes_.erase(s.serial);
   }
+  releaseIsolation(s);
   ExitCallback on_exit = std::move(s.on_exit);
   s.on_exit = nullptr;
   s.on_output = nullptr;
   if (on_exit) {
     on_exit(s.exit_code);
   }
+}
+
+void ProcessLauncher::Impl::releaseIsolation(SandboxState& s) {
+  if (!s.isolated) {
+    return;
+  }
+  Cgroup* cgroup = s.isolated->cgroup();
+  s.out_of_memory = cgroup->usage().oom_kills > 0;
+  cgroup->killAll();
+  (void)cgroup->remove();  // empty: the pid namespace ended with its init
 }
 
 void ProcessLauncher::Impl::shutdown() {
@@ -1027,6 +1174,7 @@ void ProcessLauncher::Impl::shutdown() {
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s->pid_fd, nullptr);
       closeFd(s->pid_fd);
     }
+    releaseIsolation(*s);
   }
 }
 

@@ -6,10 +6,15 @@
 
 namespace hearth {
 
+class Isolation;  // sandbox/isolation.h
+
 struct ProcessLauncherOptions {
   // Watch for exits with pidfds in the launcher's epoll set. When false, or when pidfd_open is not
   // available, the launcher polls waitid() every 25 ms instead.
   bool use_pidfd = true;
+  // When set, every child is prepared by it and entered into its sandbox before execve (the
+  // sandboxing launcher); otherwise children are plain processes.
+  std::shared_ptr<Isolation> isolation;
 };
 
 // A SandboxLauncher that runs each environment as a plain child process, without isolation:

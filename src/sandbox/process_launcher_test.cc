@@ -510,7 +510,8 @@ TEST(ProcessLauncherLifecycleTest, NoDescriptorLeaks) {
 }
 
 TEST(ProcessLauncherPollingTest, ExitsAreSeenWithoutPidfds) {
-  SandboxLauncherPtr launcher = ProcessLauncher::makeProcessLauncher({.use_pidfd = false});
+  SandboxLauncherPtr launcher =
+      ProcessLauncher::makeProcessLauncher({.use_pidfd = false, .isolation = nullptr});
   auto rec = Recorder::make();
   Result<SandboxPtr> quick =
       launcher->launch(shSpec("echo hi; exit 5"), outputTo(rec), exitTo(rec));

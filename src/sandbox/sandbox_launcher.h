@@ -12,7 +12,14 @@
 
 namespace hearth {
 
-// What to run for one execution environment.
+// A host directory a sandbox shows read-only at `sandbox_path`.
+struct SandboxMount {
+  std::string host_path;
+  std::string sandbox_path;
+};
+
+// What to run for one execution environment. Paths in argv, env and working_dir are as the
+// process sees them: host paths for the plain launcher, sandbox paths for the sandboxing one.
 struct LaunchSpec {
   std::string id;                          // EE id, for logs
   std::vector<std::string> argv;           // argv[0] is an absolute path or found on PATH
@@ -20,6 +27,13 @@ struct LaunchSpec {
   std::string working_dir;                 // cwd of the process (the code directory)
   int64_t memory_limit_bytes = 0;          // 0 = none (enforced by the isolating launcher)
   int vcpus = 1;                           // CPU budget (enforced by the isolating launcher)
+  // Used by the sandboxing launcher only:
+  std::vector<SandboxMount> mounts;  // the code at /var/task, the runtime at /var/runtime
+  int64_t tmp_bytes = 0;             // size of the private /tmp; 0 = 512 MiB
+  int64_t pids_limit = 0;            // processes and threads; 0 = the launcher's default
+  // When set, the launcher creates the Runtime API's listening socket at 127.0.0.1:port inside
+  // the EE's network namespace and hands it over with Sandbox::takeRuntimeApiListener().
+  uint16_t runtime_api_port = 0;
 };
 
 // One output line of a sandboxed process, without the trailing newline.
@@ -36,8 +50,17 @@ class Sandbox {
   virtual int pid() const = 0;
   // Sends SIGTERM to the sandbox's process group, then SIGKILL after `grace`. Returns at once.
   virtual void terminate(std::chrono::milliseconds grace) = 0;
-  // Resident memory of the sandbox's processes in bytes (0 if unknown).
+  // Resident memory of the sandbox's processes in bytes (0 if unknown); the cgroup's usage
+  // for sandboxes with one.
   virtual int64_t residentBytes() const = 0;
+  // CPU time of the sandbox's processes from its cgroup; -1 when it has none.
+  virtual int64_t cpuNanos() const { return -1; }
+  // Whether the kernel killed a process of the sandbox for its memory limit. Final once the
+  // exit callback runs.
+  virtual bool outOfMemory() const { return false; }
+  // The Runtime API listener the launcher made inside the sandbox (LaunchSpec::runtime_api_port),
+  // once; the caller owns it. -1 when there is none.
+  virtual int takeRuntimeApiListener() { return -1; }
 };
 using SandboxPtr = std::unique_ptr<Sandbox>;
 
