@@ -107,7 +107,7 @@ class AgentImpl final : public Agent, private RuntimeApiListeners {
     deps.listeners = this;
     deps.clock = &clock_;
     deps.launch_context = LaunchContext{options_.runtimes_dir, options_.interpreters,
-                                        options_.region, options_.instance_id};
+                                        options_.region, options_.instance_id, options_.sandboxed};
     deps.instance_id = options_.instance_id;
     deps.changed = [this] { pokeControl(); };
     environments_ = std::make_unique<EnvironmentSupervisor>(std::move(deps));
@@ -299,6 +299,7 @@ class AgentImpl final : public Agent, private RuntimeApiListeners {
 
   // RuntimeApiListeners: each EE's Runtime API on a loopback port of this server.
   Result<uint16_t> add(uint64_t tag) override { return server_->addListener("127.0.0.1", 0, tag); }
+  Result<uint16_t> adopt(uint64_t tag, int fd) override { return server_->adoptListener(fd, tag); }
   void remove(uint64_t tag) override { server_->removeListener(tag); }
 
   protocol::Registration registration() const {

@@ -31,6 +31,9 @@ struct AgentOptions {
   // and stops itself.
   std::chrono::milliseconds orphan_timeout{60000};
   int io_threads = 2;
+  // EEs run in sandboxes (the launcher must be a sandboxing one): sandbox paths, the Runtime
+  // API inside each EE.
+  bool sandboxed = true;
 };
 
 // `hearth agent`: one per instance. Registers with the server, heartbeats, starts and stops

@@ -45,7 +45,8 @@ struct EnvironmentSupervisor::Managed {
   std::string launch_error_type;  // set when launching failed before the runtime ran
   std::string launch_error;
   bool exited = false;
-  bool draining = false;  // refusing new invocations; stopped once idle or at drain_deadline
+  bool oom_stopped = false;  // stopped for an out-of-memory kill
+  bool draining = false;     // refusing new invocations; stopped once idle or at drain_deadline
   std::chrono::steady_clock::time_point drain_deadline{};
 };
 
@@ -233,11 +234,18 @@ void EnvironmentSupervisor::launch(std::shared_ptr<Managed> env) {
     failLaunch(env, command.refusal_type, command.refusal_message);
     return;
   }
+  // A plain EE's Runtime API gets a loopback port here; a sandboxed one listens inside its own
+  // network namespace, on a socket the launcher makes there and hands back.
+  const bool sandboxed = deps_.launch_context.sandboxed;
   uint64_t tag = next_listener_tag_++;
-  auto port = deps_.listeners->add(tag);
-  if (!port.isOk()) {
-    failLaunch(env, "Runtime.Unavailable", port.status().message());
-    return;
+  uint16_t port = kSandboxRuntimeApiPort;
+  if (!sandboxed) {
+    auto added = deps_.listeners->add(tag);
+    if (!added.isOk()) {
+      failLaunch(env, "Runtime.Unavailable", added.status().message());
+      return;
+    }
+    port = *added;
   }
   {
     MutexLock lock(&mu_);
@@ -245,7 +253,7 @@ void EnvironmentSupervisor::launch(std::shared_ptr<Managed> env) {
     by_listener_[tag] = env->ee;
   }
   LaunchSpec launch_spec = buildLaunchSpec(env->id, env->spec, *code_dir, std::move(command.argv),
-                                           *port, deps_.launch_context);
+                                           port, deps_.launch_context);
   std::weak_ptr<Managed> weak = env;
   auto sandbox = deps_.launcher->launch(
       launch_spec,
@@ -260,26 +268,49 @@ void EnvironmentSupervisor::launch(std::shared_ptr<Managed> env) {
         }
       });
   if (!sandbox.isOk()) {
+    {
+      MutexLock lock(&mu_);
+      by_listener_.erase(tag);
+    }
+    deps_.listeners->remove(tag);
     failLaunch(env, "Runtime.InvalidEntrypoint", sandbox.status().message());
     return;
   }
+  Status adopted = Status::ok();
+  if (sandboxed) {
+    int listener = (*sandbox)->takeRuntimeApiListener();
+    adopted = listener >= 0 ? deps_.listeners->adopt(tag, listener).status()
+                            : internalError("the sandbox has no Runtime API listener");
+  }
   Sandbox* orphan = nullptr;  // owned by *env
+  bool exited_already = false;
   {
     MutexLock lock(&mu_);
     env->sandbox = std::move(sandbox).value();
-    if (stopping_ || !environments_.contains(env->id)) {
-      orphan = env->sandbox.get();  // stopped while it launched
+    exited_already = env->exited;  // its exit removed the listener before it was adopted
+    if (stopping_ || !environments_.contains(env->id) || !adopted.isOk()) {
+      orphan = env->sandbox.get();  // stopped while it launched, or unreachable
       by_listener_.erase(tag);
     }
   }
+  if (!adopted.isOk()) {
+    spdlog::warn("environment {}: cannot serve its Runtime API: {}", env->id, adopted.message());
+  }
   if (orphan) {
-    orphan->terminate(std::chrono::milliseconds(500));
+    orphan->terminate(std::chrono::milliseconds(adopted.isOk() ? 500 : 0));
+  }
+  if (orphan || exited_already) {
     deps_.listeners->remove(tag);
   }
 }
 
 void EnvironmentSupervisor::onExit(const std::shared_ptr<Managed>& env, int exit_code) {
-  env->ee->onExit(exit_code);
+  bool out_of_memory = false;
+  {
+    MutexLock lock(&mu_);
+    out_of_memory = env->sandbox && env->sandbox->outOfMemory();
+  }
+  env->ee->onExit(exit_code, out_of_memory);
   uint64_t listener_tag = 0;
   {
     MutexLock lock(&mu_);
@@ -314,7 +345,9 @@ std::vector<ResourceMonitor::Target> EnvironmentSupervisor::monitorTargets() {
     if (env->sandbox) {
       Sandbox* sandbox = env->sandbox.get();
       targets.push_back({entry.first, sandbox->pid(), env->spec.vcpus,
-                         [env, sandbox] { return sandbox->residentBytes(); }});
+                         [env, sandbox] { return sandbox->residentBytes(); },
+                         [env, sandbox] { return sandbox->cpuNanos(); },
+                         [env, sandbox] { return sandbox->outOfMemory(); }});
     }
   }
   return targets;
@@ -331,6 +364,24 @@ void EnvironmentSupervisor::applyUsage(const ResourceMonitor::Snapshot& snapshot
     }
   }
   for (const auto& [env, usage] : sampled) {
+    if (usage.out_of_memory) {
+      // The kernel killed a process of the EE at its memory limit: whatever it was running is
+      // lost, so the whole EE stops now, its invocations fail with Runtime.OutOfMemory, and the
+      // fleet replaces it.
+      Sandbox* sandbox = nullptr;
+      {
+        MutexLock lock(&mu_);
+        if (!env->exited && !env->oom_stopped) {
+          env->oom_stopped = true;
+          sandbox = env->sandbox.get();
+        }
+      }
+      if (sandbox != nullptr) {
+        spdlog::warn("environment {} ran out of memory; stopping it", env->id);
+        sandbox->terminate(std::chrono::milliseconds(0));
+      }
+      continue;
+    }
     env->ee->recordMemory(usage.resident_bytes);
     std::string pressure;
     if (usage.resident_bytes > env->spec.memory_mb * 1024 * 1024 * kMemoryPressure) {

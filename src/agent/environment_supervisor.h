@@ -31,6 +31,8 @@ class RuntimeApiListeners {
   virtual ~RuntimeApiListeners() = default;
   // A new loopback listener for `tag`; its port.
   virtual Result<uint16_t> add(uint64_t tag) = 0;
+  // Serves `tag` on a listening socket made elsewhere (inside a sandbox); takes `fd`.
+  virtual Result<uint16_t> adopt(uint64_t tag, int fd) = 0;
   virtual void remove(uint64_t tag) = 0;
 };
 

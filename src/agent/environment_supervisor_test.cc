@@ -1,6 +1,7 @@
 #include "agent/environment_supervisor.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <map>
 #include <optional>
@@ -42,6 +43,11 @@ class FakeListeners final : public RuntimeApiListeners {
   Result<uint16_t> add(uint64_t tag) override {
     open.insert(tag);
     return static_cast<uint16_t>(9000 + tag);
+  }
+  Result<uint16_t> adopt(uint64_t tag, int fd) override {
+    ::close(fd);
+    open.insert(tag);
+    return kSandboxRuntimeApiPort;
   }
   void remove(uint64_t tag) override { open.erase(tag); }
   std::set<uint64_t> open;

@@ -499,7 +499,13 @@ void ExecutionEnvironment::onOutputLine(bool is_stderr, std::string line) {
   log_sink_(identity_, std::move(line));
 }
 
-void ExecutionEnvironment::onExit(int exit_code) {
+void ExecutionEnvironment::onExit(int exit_code, bool out_of_memory) {
+  // As AWS reports them: a memory-limit kill is Runtime.OutOfMemory, any other exit
+  // Runtime.ExitError.
+  const char* error_type = out_of_memory ? "Runtime.OutOfMemory" : "Runtime.ExitError";
+  std::string cause = out_of_memory || exit_code == 128 + 9
+                          ? std::string("signal: killed")
+                          : fmt::format("exit status {}", exit_code);
   std::vector<std::pair<InvokeCallback, InvokeResult>> failed;
   std::deque<Responder> polls;
   {
@@ -507,9 +513,8 @@ void ExecutionEnvironment::onExit(int exit_code) {
     if (state_ != EnvironmentState::kInitFailed) {
       if (state_ == EnvironmentState::kStarting) {
         state_ = EnvironmentState::kInitFailed;
-        init_error_type_ = "Runtime.ExitError";
-        init_error_message_ =
-            fmt::format("Runtime exited during init with exit status {}", exit_code);
+        init_error_type_ = error_type;
+        init_error_message_ = fmt::format("Runtime exited during init with error: {}", cause);
       } else {
         state_ = EnvironmentState::kExited;
       }
@@ -521,13 +526,12 @@ void ExecutionEnvironment::onExit(int exit_code) {
       }
       InvokeResult result;
       result.outcome = InvokeOutcome::kRuntimeExit;
-      result.error_type = "Runtime.ExitError";
+      result.error_type = error_type;
       result.content_type = "application/json";
       result.body = json::serialize(json::object{
-          {"errorType", "Runtime.ExitError"},
-          {"errorMessage", fmt::format("RequestId: {} Error: Runtime exited with error: exit "
-                                       "status {}",
-                                       id, exit_code)}});
+          {"errorType", error_type},
+          {"errorMessage",
+           fmt::format("RequestId: {} Error: Runtime exited with error: {}", id, cause)}});
       result.log_tail = invocation.log_tail;
       failed.emplace_back(std::move(invocation.done), std::move(result));
     }

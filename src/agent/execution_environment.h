@@ -88,7 +88,7 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   void onOutputLine(bool is_stderr, std::string line);
   // The runtime process exited: in-flight invocations fail with Runtime.ExitError, parked polls
   // are dropped, and the EE moves to kExited (or stays kInitFailed).
-  void onExit(int exit_code);
+  void onExit(int exit_code, bool out_of_memory = false);
   // Marks the EE as being stopped: new invocations are refused.
   void stop();
 

@@ -51,41 +51,77 @@ std::string interpreterFor(const std::map<std::string, std::string>& interpreter
   return best;
 }
 
+namespace {
+
+// Host directories a sandbox shows at the same path (sandbox_plan.cc).
+bool visibleInSandbox(const std::string& path) {
+  for (const char* dir : {"/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/"}) {
+    if (path.rfind(dir, 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The interpreter a sandboxed EE runs: an absolute path the sandbox shows, or a bare name
+// found on the sandbox's PATH.
+std::string sandboxInterpreter(const std::string& interpreter, const FileProbe& probe) {
+  if (interpreter.find('/') != std::string::npos) {
+    return visibleInSandbox(interpreter) && probe.isExecutable(interpreter) ? interpreter : "";
+  }
+  for (const char* dir : {"/usr/local/bin/", "/usr/bin/", "/bin/"}) {
+    if (probe.isExecutable(dir + interpreter)) {
+      return dir + interpreter;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 LaunchCommand launchCommand(const protocol::EnvironmentSpec& spec, const std::string& code_dir,
                             const LaunchContext& context, const FileProbe& probe) {
   LaunchCommand command;
+  const std::string task_root = context.sandboxed ? kSandboxTaskRoot : code_dir;
+  const std::string runtime_root = context.sandboxed ? kSandboxRuntimeRoot : context.runtimes_dir;
   if (spec.runtime.rfind("provided", 0) == 0) {
-    std::string bootstrap = code_dir + "/bootstrap";
-    if (!probe.isExecutable(bootstrap)) {
+    if (!probe.isExecutable(code_dir + "/bootstrap")) {
       command.refusal_type = "Runtime.InvalidEntrypoint";
       command.refusal_message =
           "custom runtimes need an executable file named bootstrap at the root of the "
           "deployment package";
       return command;
     }
-    command.argv = {bootstrap};
+    command.argv = {task_root + "/bootstrap"};
     return command;
   }
   std::string interpreter = interpreterFor(context.interpreters, spec.runtime);
-  std::string resolved = interpreter.empty() ? "" : probe.findOnPath(interpreter);
+  std::string resolved = interpreter.empty() ? ""
+                         : context.sandboxed ? sandboxInterpreter(interpreter, probe)
+                                             : probe.findOnPath(interpreter);
   if (resolved.empty()) {
     command.refusal_type = "Runtime.InvalidRuntime";
-    command.refusal_message = fmt::format(
-        "runtime {} maps to interpreter '{}', which is not installed on this instance; "
-        "configure it with --interpreter",
-        spec.runtime, interpreter);
+    command.refusal_message =
+        context.sandboxed
+            ? fmt::format(
+                  "runtime {} maps to interpreter '{}', which is not installed where the "
+                  "sandbox sees it (under /usr, /bin or /lib); configure it with --interpreter",
+                  spec.runtime, interpreter)
+            : fmt::format(
+                  "runtime {} maps to interpreter '{}', which is not installed on this instance; "
+                  "configure it with --interpreter",
+                  spec.runtime, interpreter);
     return command;
   }
-  std::string bootstrap =
-      spec.runtime.rfind("python", 0) == 0   ? context.runtimes_dir + "/python/bootstrap.py"
-      : spec.runtime.rfind("nodejs", 0) == 0 ? context.runtimes_dir + "/node/bootstrap.mjs"
-                                             : "";
-  if (bootstrap.empty() || !probe.isReadable(bootstrap)) {
+  const char* bootstrap = spec.runtime.rfind("python", 0) == 0   ? "/python/bootstrap.py"
+                          : spec.runtime.rfind("nodejs", 0) == 0 ? "/node/bootstrap.mjs"
+                                                                 : nullptr;
+  if (bootstrap == nullptr || !probe.isReadable(context.runtimes_dir + bootstrap)) {
     command.refusal_type = "Runtime.InvalidRuntime";
     command.refusal_message = fmt::format("Hearth has no bootstrap for runtime {}", spec.runtime);
     return command;
   }
-  command.argv = {resolved, bootstrap};
+  command.argv = {resolved, runtime_root + bootstrap};
   return command;
 }
 
@@ -93,9 +129,15 @@ LaunchSpec buildLaunchSpec(const std::string& environment_id, const protocol::En
                            const std::string& code_dir, std::vector<std::string> argv,
                            uint16_t runtime_api_port, const LaunchContext& context) {
   LaunchSpec launch;
+  const std::string task_root = context.sandboxed ? kSandboxTaskRoot : code_dir;
   launch.id = environment_id;
   launch.argv = std::move(argv);
-  launch.working_dir = code_dir;
+  launch.working_dir = task_root;
+  if (context.sandboxed) {
+    launch.mounts = {{code_dir, kSandboxTaskRoot}, {context.runtimes_dir, kSandboxRuntimeRoot}};
+    launch.tmp_bytes = spec.ephemeral_storage_mb * 1024 * 1024;
+    launch.runtime_api_port = runtime_api_port;
+  }
   launch.memory_limit_bytes = spec.memory_mb * 1024 * 1024;
   launch.vcpus = spec.vcpus;
   auto& e = launch.env;
@@ -112,8 +154,8 @@ LaunchSpec buildLaunchSpec(const std::string& environment_id, const protocol::En
   }
   e["AWS_LAMBDA_RUNTIME_API"] = fmt::format("127.0.0.1:{}", runtime_api_port);
   e["_HANDLER"] = spec.handler;
-  e["LAMBDA_TASK_ROOT"] = code_dir;
-  e["LAMBDA_RUNTIME_DIR"] = context.runtimes_dir;
+  e["LAMBDA_TASK_ROOT"] = task_root;
+  e["LAMBDA_RUNTIME_DIR"] = context.sandboxed ? kSandboxRuntimeRoot : context.runtimes_dir;
   e["AWS_LAMBDA_MAX_CONCURRENCY"] = std::to_string(spec.max_concurrency);
   e["AWS_LAMBDA_INITIALIZATION_TYPE"] = "lambda-managed-instances";
   e["AWS_LAMBDA_FUNCTION_NAME"] = spec.function_name;

@@ -35,13 +35,21 @@ struct LaunchRefusal {
   std::string message;
 };
 
+// Where a sandboxed EE sees its code, Hearth's runtimes and its Runtime API.
+inline constexpr const char* kSandboxTaskRoot = "/var/task";
+inline constexpr const char* kSandboxRuntimeRoot = "/var/runtime";
+inline constexpr uint16_t kSandboxRuntimeApiPort = 9001;
+
 // How one agent runs EEs.
 struct LaunchContext {
-  std::string runtimes_dir;  // Hearth's bootstraps
+  std::string runtimes_dir;  // Hearth's bootstraps (a host path)
   // Runtime identifier prefix → interpreter (the longest matching prefix wins).
   std::map<std::string, std::string> interpreters;
   std::string region;
   std::string instance_id;
+  // EEs run in sandboxes: commands and the environment use sandbox paths (/var/task,
+  // /var/runtime), interpreters must be visible there, and the Runtime API listens inside.
+  bool sandboxed = false;
 };
 
 // The command for an EE: the deployment's `bootstrap` for provided.* runtimes, else the mapped
@@ -55,7 +63,8 @@ LaunchCommand launchCommand(const protocol::EnvironmentSpec& spec, const std::st
                             const LaunchContext& context, const FileProbe& probe);
 
 // The complete process spec of an EE whose command is `argv` and whose Runtime API listens on
-// 127.0.0.1:runtime_api_port: LMI's environment variables, the function's own (which may not
+// 127.0.0.1:runtime_api_port (kSandboxRuntimeApiPort inside a sandbox, which the launcher then
+// opens): LMI's environment variables, the function's own (which may not
 // replace the platform's, except PATH, LANG and TZ), limits. Pure.
 LaunchSpec buildLaunchSpec(const std::string& environment_id, const protocol::EnvironmentSpec& spec,
                            const std::string& code_dir, std::vector<std::string> argv,

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace hearth {
@@ -71,6 +72,7 @@ std::unordered_map<int, double> ResourceMonitor::cpuSecondsByGroup() {
 
 void ResourceMonitor::run() {
   std::unordered_map<int, double> last;
+  std::unordered_map<std::string, double> last_cgroup;
   auto last_at = std::chrono::steady_clock::now();
   for (;;) {
     {
@@ -85,21 +87,46 @@ void ResourceMonitor::run() {
     }
     std::vector<Target> targets = targets_();
     auto now = std::chrono::steady_clock::now();
-    std::unordered_map<int, double> cpu = cpuSecondsByGroup();
+    std::unordered_map<std::string, double> cgroup_cpu;
+    for (const auto& target : targets) {
+      int64_t nanos = target.cpu_nanos ? target.cpu_nanos() : -1;
+      if (nanos >= 0) {
+        cgroup_cpu[target.id] = static_cast<double>(nanos) / 1e9;
+      }
+    }
+    std::unordered_map<int, double> cpu;
+    if (cgroup_cpu.size() < targets.size()) {
+      cpu = cpuSecondsByGroup();
+    }
     double elapsed = std::chrono::duration<double>(now - last_at).count();
     Snapshot snapshot;
     for (const auto& target : targets) {
       Usage usage;
       usage.resident_bytes = target.resident_bytes ? target.resident_bytes() : 0;
-      auto current = cpu.find(target.pid);
-      auto previous = last.find(target.pid);
-      if (elapsed > 0 && current != cpu.end() && previous != last.end() &&
-          current->second >= previous->second) {
+      usage.out_of_memory = target.out_of_memory && target.out_of_memory();
+      std::optional<double> current_seconds;
+      std::optional<double> previous_seconds;
+      if (auto it = cgroup_cpu.find(target.id); it != cgroup_cpu.end()) {
+        current_seconds = it->second;
+        if (auto before = last_cgroup.find(target.id); before != last_cgroup.end()) {
+          previous_seconds = before->second;
+        }
+      } else {
+        if (auto it2 = cpu.find(target.pid); it2 != cpu.end()) {
+          current_seconds = it2->second;
+        }
+        if (auto before = last.find(target.pid); before != last.end()) {
+          previous_seconds = before->second;
+        }
+      }
+      if (elapsed > 0 && current_seconds && previous_seconds &&
+          *current_seconds >= *previous_seconds) {
         usage.cpu_utilization =
-            (current->second - previous->second) / elapsed / std::max(1, target.vcpus);
+            (*current_seconds - *previous_seconds) / elapsed / std::max(1, target.vcpus);
       }
       snapshot[target.id] = usage;
     }
+    last_cgroup = std::move(cgroup_cpu);
     last = std::move(cpu);
     last_at = now;
     {

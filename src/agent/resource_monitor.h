@@ -14,9 +14,10 @@
 
 namespace hearth {
 
-// Samples the CPU use and resident memory of every EE on its own thread, once per interval, and
-// publishes the result as a snapshot. Readers (heartbeats) take the latest snapshot and never
-// wait on /proc; nothing on the invoke path touches it. Thread-safe.
+// Samples the CPU use and resident memory of every EE on its own thread, once per interval (from
+// each sandboxed EE's cgroup; for plain processes from /proc), and publishes the result as a
+// snapshot. Readers (heartbeats) take the latest snapshot and never wait on /proc; nothing on the
+// invoke path touches it. Thread-safe.
 class ResourceMonitor {
  public:
   struct Target {
@@ -24,9 +25,13 @@ class ResourceMonitor {
     int pid = 0;  // leader of the EE's process group
     int vcpus = 1;
     std::function<int64_t()> resident_bytes;  // keeps what it reads alive while sampling
+    // CPU time so far from the EE's cgroup, or -1 (then /proc is walked for its group).
+    std::function<int64_t()> cpu_nanos;
+    std::function<bool()> out_of_memory;  // the kernel killed one of its processes for memory
   };
   struct Usage {
     int64_t resident_bytes = 0;
+    bool out_of_memory = false;
     double cpu_utilization = 0;  // of the EE's vCPUs over the last interval
   };
   using Snapshot = std::map<std::string, Usage>;

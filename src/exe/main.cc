@@ -10,6 +10,7 @@
 #include "agent/agent.h"
 #include "cli/commands.h"
 #include "sandbox/process_launcher.h"
+#include "sandbox/sandboxing_launcher.h"
 #include "server/server.h"
 
 namespace {
@@ -138,6 +139,12 @@ int main(int argc, char** argv) {
                         "Stop after the server has not answered for this long");
   std::vector<std::string> agent_interpreters;
   agent_cmd->add_option("--interpreter", agent_interpreters, "Runtime prefix to interpreter");
+  bool agent_insecure = false;
+  agent_cmd->add_flag("--insecure-no-sandbox", agent_insecure,
+                      "Run execution environments as plain root processes (development only)");
+  up->add_flag("--insecure-no-sandbox", server.insecure_no_sandbox,
+               "Run execution environments without a sandbox, as plain root processes of this "
+               "host (development only)");
 
   int exit_code = 0;
   hearth::addClientCommands(app, &client, &exit_code);
@@ -171,7 +178,24 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::from_str(log_level));
     sigset_t signals;
     blockTerminationSignals(&signals);
-    auto launcher = hearth::ProcessLauncher::makeProcessLauncher();
+    agent.sandboxed = !agent_insecure;
+    hearth::SandboxLauncherPtr launcher;
+    if (agent.sandboxed) {
+      hearth::SandboxingLauncherOptions sandbox;
+      sandbox.staging_root = agent.work_dir + "/sandbox-root";
+      sandbox.instance_name = agent.instance_id;
+      sandbox.instance_limits = {agent.memory_mib * 1024 * 1024, agent.vcpus, 0};
+      auto made = hearth::makeSandboxingLauncher(sandbox);
+      if (!made.isOk()) {
+        std::cerr << "hearth agent: " << made.status().message()
+                  << "; --insecure-no-sandbox runs execution environments unisolated\n";
+        return 1;
+      }
+      launcher = std::move(made).value();
+    } else {
+      spdlog::warn("execution environments run without a sandbox (--insecure-no-sandbox)");
+      launcher = hearth::ProcessLauncher::makeProcessLauncher();
+    }
     auto started = hearth::Agent::start(agent, launcher.get());
     if (!started.isOk()) {
       std::cerr << "hearth agent: " << started.status().message() << "\n";
@@ -195,6 +219,18 @@ int main(int argc, char** argv) {
     server.interpreters = parseInterpreters(interpreters);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (!server.insecure_no_sandbox) {
+    hearth::Status support = hearth::checkSandboxSupport("/sys/fs/cgroup");
+    if (!support.isOk()) {
+      std::cerr << "hearth up: cannot sandbox execution environments on this host: "
+                << support.message()
+                << ". Pass --insecure-no-sandbox to run them as plain processes "
+                   "(development only: functions then act as root on this host).\n";
+      return 1;
+    }
+  } else {
+    spdlog::warn("execution environments run without a sandbox (--insecure-no-sandbox)");
   }
   server.router_queue_wait = std::chrono::milliseconds(queue_wait_ms);
   server.agent_orphan_timeout = std::chrono::milliseconds(agent_orphan_timeout_ms);

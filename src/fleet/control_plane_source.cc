@@ -100,6 +100,7 @@ Result<DesiredFleet> ControlPlaneSource::read() {
     spec.code_sha256_hex = mv.code_hex;
     spec.revision_id = d.deployment.revision_id;
     spec.memory_mb = memory;
+    spec.ephemeral_storage_mb = within(config.ephemeral_storage_mb, 512, 10240, 512);
     spec.timeout_seconds = d.timeout_seconds;
     spec.max_concurrency = d.max_concurrency;
     spec.vcpus = d.size.vcpus;

@@ -54,6 +54,7 @@ struct LocalInstanceOptions {
   std::map<std::string, std::string> interpreters;
   std::string region;
   std::chrono::milliseconds orphan_timeout{60000};  // passed to agents
+  bool insecure_no_sandbox = false;                 // agents run EEs as plain processes
 };
 
 // Runs each instance as a local `hearth agent` process in a session of its own, so it outlives

@@ -121,6 +121,9 @@ Status LocalInstanceProvider::launch(const InstanceLaunch& launch) {
                                    options_.region,
                                    "--orphan-timeout-ms",
                                    std::to_string(options_.orphan_timeout.count())};
+  if (options_.insecure_no_sandbox) {
+    args.push_back("--insecure-no-sandbox");
+  }
   for (const auto& [prefix, interpreter] : options_.interpreters) {
     args.push_back("--interpreter");
     args.push_back(prefix + "=" + interpreter);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -137,6 +139,24 @@ class HttpServerImpl final : public HttpServer {
     auto acceptor = std::make_shared<tcp::acceptor>(net::make_strand(ioc_));
     HEARTH_RETURN_IF_ERROR(openAcceptor(*acceptor, host, port));
     uint16_t bound = acceptor->local_endpoint().port();
+    {
+      std::lock_guard lock(connections_mu_);
+      extra_acceptors_[tag] = acceptor;
+    }
+    net::co_spawn(acceptor->get_executor(), acceptLoop(acceptor.get(), tag, acceptor),
+                  net::detached);
+    return bound;
+  }
+
+  Result<uint16_t> adoptListener(int fd, uint64_t tag) override {
+    auto acceptor = std::make_shared<tcp::acceptor>(net::make_strand(ioc_));
+    boost::system::error_code ec;
+    acceptor->assign(tcp::v4(), fd, ec);
+    if (ec) {
+      ::close(fd);
+      return Status(StatusCode::kUnavailable, "cannot adopt a listening socket: " + ec.message());
+    }
+    uint16_t bound = acceptor->local_endpoint(ec).port();
     {
       std::lock_guard lock(connections_mu_);
       extra_acceptors_[tag] = acceptor;

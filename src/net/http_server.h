@@ -77,6 +77,9 @@ class HttpServer {
   // it carry `tag` in HttpRequest::listener. REQUIRES: tag != 0 and not in use. Returns the bound
   // port (pass port 0 to pick one). Thread-safe.
   virtual Result<uint16_t> addListener(const std::string& host, uint16_t port, uint64_t tag) = 0;
+  // Like addListener for an IPv4 socket already bound and listening (for example one made in
+  // another network namespace); the server takes ownership of `fd`, also on failure.
+  virtual Result<uint16_t> adoptListener(int fd, uint64_t tag) = 0;
   // Closes the listener `tag` and the connections it accepted. Thread-safe; unknown tags are
   // ignored.
   virtual void removeListener(uint64_t tag) = 0;

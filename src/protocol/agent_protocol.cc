@@ -126,6 +126,7 @@ std::string encode(const EnvironmentSpec& spec) {
                                       {"codeSha256Hex", spec.code_sha256_hex},
                                       {"revisionId", spec.revision_id},
                                       {"memoryMb", spec.memory_mb},
+                                      {"ephemeralStorageMb", spec.ephemeral_storage_mb},
                                       {"timeoutSeconds", spec.timeout_seconds},
                                       {"maxConcurrency", spec.max_concurrency},
                                       {"vcpus", spec.vcpus},
@@ -144,6 +145,8 @@ Result<EnvironmentSpec> decodeEnvironmentSpec(std::string_view body) {
   spec.code_sha256_hex = stringOf(o, "codeSha256Hex");
   spec.revision_id = stringOf(o, "revisionId");
   HEARTH_ASSIGN_OR_RETURN(spec.memory_mb, intOf(o, "memoryMb", 2048, 1, int64_t{1} << 40));
+  HEARTH_ASSIGN_OR_RETURN(spec.ephemeral_storage_mb,
+                          intOf(o, "ephemeralStorageMb", 512, 512, 10240));
   HEARTH_ASSIGN_OR_RETURN(int64_t timeout, intOf(o, "timeoutSeconds", 3, 1, kMaxInt));
   HEARTH_ASSIGN_OR_RETURN(int64_t concurrency, intOf(o, "maxConcurrency", 1, 1, kMaxInt));
   HEARTH_ASSIGN_OR_RETURN(int64_t vcpus, intOf(o, "vcpus", 1, 1, kMaxInt));

@@ -24,6 +24,7 @@ struct EnvironmentSpec {
   std::string code_sha256_hex;
   std::string revision_id;  // with the code sha: the deployment the EE runs
   int64_t memory_mb = 2048;
+  int64_t ephemeral_storage_mb = 512;  // the EE's /tmp
   int timeout_seconds = 3;
   int max_concurrency = 1;
   int vcpus = 1;

@@ -135,6 +135,15 @@ Status removeDir(const std::string& path) {
   return Status::ok();
 }
 
+// A group left behind by an earlier process: removed and made again when it is empty.
+bool replaceStale(const std::string& path) {
+  if (::rmdir(path.c_str()) != 0 || ::mkdir(path.c_str(), 0755) != 0) {
+    errno = EEXIST;
+    return false;
+  }
+  return true;
+}
+
 // --- v2 ------------------------------------------------------------------------------------
 
 class CgroupV2 final : public Cgroup {
@@ -183,7 +192,7 @@ class CgroupV2Driver final : public CgroupDriver {
       }
     }
     std::string path = dir + "/" + leaf;
-    if (::mkdir(path.c_str(), 0755) != 0) {
+    if (::mkdir(path.c_str(), 0755) != 0 && !(errno == EEXIST && replaceStale(path))) {
       return internalError("cgroup: cannot create " + path + ": " + errnoText(errno));
     }
     auto group = std::make_unique<CgroupV2>(path);
@@ -293,7 +302,7 @@ class CgroupV1Driver final : public CgroupDriver {
     auto make = [&](const std::string& controller_root) -> Result<std::string> {
       HEARTH_RETURN_IF_ERROR(makeDirs(controller_root, parent_));
       std::string path = controller_root + "/" + parent_ + "/" + leaf;
-      if (::mkdir(path.c_str(), 0755) != 0) {
+      if (::mkdir(path.c_str(), 0755) != 0 && !(errno == EEXIST && replaceStale(path))) {
         return internalError("cgroup: cannot create " + path + ": " + errnoText(errno));
       }
       created.push_back(path);

@@ -549,7 +549,12 @@ class ProcessSandbox final : public Sandbox {
   int64_t cpuNanos() const override {
     return state_->isolated && !state_->reaped ? state_->isolated->cgroup()->usage().cpu_nanos : -1;
   }
-  bool outOfMemory() const override { return state_->out_of_memory; }
+  bool outOfMemory() const override {
+    if (state_->out_of_memory) {
+      return true;
+    }
+    return state_->isolated && !state_->reaped && state_->isolated->cgroup()->usage().oom_kills > 0;
+  }
   int takeRuntimeApiListener() override { return state_->runtime_api_fd.exchange(-1); }
 
  private:

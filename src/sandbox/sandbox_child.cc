@@ -173,6 +173,7 @@ bool dropIdentity(const SandboxIdentity& identity) {
 
 [[noreturn]] void runInit(pid_t function_pid) {
   ::close_range(0, ~0U, 0);
+  ::prctl(PR_SET_NAME, "hearth-init", 0, 0, 0);
   for (;;) {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, 0);

@@ -55,8 +55,8 @@ class Sandbox {
   virtual int64_t residentBytes() const = 0;
   // CPU time of the sandbox's processes from its cgroup; -1 when it has none.
   virtual int64_t cpuNanos() const { return -1; }
-  // Whether the kernel killed a process of the sandbox for its memory limit. Final once the
-  // exit callback runs.
+  // Whether the kernel has killed a process of the sandbox for its memory limit (so far while it
+  // runs; final once the exit callback runs).
   virtual bool outOfMemory() const { return false; }
   // The Runtime API listener the launcher made inside the sandbox (LaunchSpec::runtime_api_port),
   // once; the caller owns it. -1 when there is none.

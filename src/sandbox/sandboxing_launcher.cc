@@ -29,11 +29,14 @@ std::string cgroupLeafName(const std::string& id, uint64_t serial) {
 class SandboxIsolation final : public Isolation {
  public:
   SandboxIsolation(SandboxingLauncherOptions options, CgroupDriverPtr cgroups,
-                   std::vector<sock_filter> seccomp)
+                   std::vector<sock_filter> seccomp, CgroupPtr instance)
       : options_(std::move(options)),
         cgroups_(std::move(cgroups)),
         seccomp_(std::move(seccomp)),
-        layout_(probeHostLayout()) {}
+        layout_(probeHostLayout()),
+        instance_(std::move(instance)) {}
+  // The launcher has reaped every EE by now: the instance's group is empty.
+  ~SandboxIsolation() override { (void)instance_->remove(); }
 
   Result<std::unique_ptr<IsolatedLaunch>> prepare(const LaunchSpec& spec) override {
     CgroupLimits limits;
@@ -57,6 +60,7 @@ class SandboxIsolation final : public Isolation {
   const CgroupDriverPtr cgroups_;
   const std::vector<sock_filter> seccomp_;
   const HostLayout layout_;
+  const CgroupPtr instance_;
   std::atomic<uint64_t> next_serial_{1};
 };
 
@@ -135,12 +139,17 @@ Result<SandboxLauncherPtr> makeSandboxingLauncher(SandboxingLauncherOptions opti
   if (::mkdir(options.staging_root.c_str(), 0755) != 0 && errno != EEXIST) {
     return internalError("cannot create the sandbox staging root " + options.staging_root);
   }
-  HEARTH_ASSIGN_OR_RETURN(CgroupDriverPtr driver,
+  HEARTH_ASSIGN_OR_RETURN(CgroupDriverPtr instances,
                           detectCgroupDriver(options.cgroup_root, options.cgroup_parent));
+  HEARTH_ASSIGN_OR_RETURN(CgroupPtr instance,
+                          instances->create(options.instance_name, options.instance_limits));
+  HEARTH_ASSIGN_OR_RETURN(
+      CgroupDriverPtr driver,
+      detectCgroupDriver(options.cgroup_root, options.cgroup_parent + "/" + options.instance_name));
   HEARTH_ASSIGN_OR_RETURN(std::vector<sock_filter> filter, buildSeccompFilter());
   ProcessLauncherOptions process;
-  process.isolation =
-      std::make_shared<SandboxIsolation>(std::move(options), std::move(driver), std::move(filter));
+  process.isolation = std::make_shared<SandboxIsolation>(std::move(options), std::move(driver),
+                                                         std::move(filter), std::move(instance));
   SandboxLauncherPtr launcher = ProcessLauncher::makeProcessLauncher(std::move(process));
   Status trial = trialLaunch(*launcher);
   if (!trial.isOk()) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "sandbox/cgroups.h"
 #include "sandbox/sandbox_launcher.h"
 #include "sandbox/sandbox_plan.h"
 
@@ -20,7 +21,10 @@ struct SandboxingLauncherOptions {
   // (the host never sees those mounts).
   std::string staging_root;
   std::string cgroup_root = "/sys/fs/cgroup";
-  std::string cgroup_parent = "hearth";  // EE groups are cgroup_parent/<EE id>
+  std::string cgroup_parent = "hearth";  // EE groups are cgroup_parent/<instance>/<EE id>
+  // The instance's group, which holds all its EEs within the instance type's budget.
+  std::string instance_name = "local";
+  CgroupLimits instance_limits;
   SandboxIdentity identity;
   int64_t default_pids_limit = 1024;
 };

@@ -26,7 +26,8 @@ struct ServerOptions {
   std::string hearth_binary;  // for local instances; default: this executable
   std::string runtimes_dir;   // Hearth's bootstraps; default: <exe dir>/../runtimes
   std::map<std::string, std::string> interpreters;  // runtime prefix → interpreter overrides
-  std::string instance_catalog;  // JSON file replacing the embedded instance-type catalogue
+  bool insecure_no_sandbox = false;  // local agents run EEs unisolated (development only)
+  std::string instance_catalog;      // JSON file replacing the embedded instance-type catalogue
   std::chrono::milliseconds router_queue_wait{50};
   std::chrono::milliseconds drain_grace{10000};
   // Local agents outlive the server; they stop themselves when it has been gone this long.

@@ -81,7 +81,9 @@ describe('failover: kill -9 of an agent under load', { timeout: 240_000 }, () =>
   before(async () => {
     recordDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-failover-'));
     recordFile = path.join(recordDir, 'executions');
-    server = await startServer();
+    // The handler records each execution in a host directory, which only an EE without a
+    // sandbox can write: this test is about failover, not isolation.
+    server = await startServer({ args: ['--insecure-no-sandbox'] });
     client = makeClient(server.endpoint, { requestTimeout: REQUEST_TIMEOUT_MS });
     const cp = await createActiveCapacityProvider(client, uniqueName('fo-cp'), {
       CapacityProviderScalingConfig: { MaxVCpuCount: 32, ScalingMode: 'Auto' },

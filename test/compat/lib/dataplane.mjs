@@ -195,16 +195,27 @@ function processEnv(pid) {
   }
 }
 
+/** Whether `pid` is the init process of an EE's sandbox. */
+function isSandboxInit(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'hearth-init';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Running execution environments of a function version on the agents of the server on `port`:
- * the agents' child processes (one runtime process per EE) whose environment names that function
+ * the agents' child processes (one runtime process per EE, below its sandbox's init) whose environment names that function
  * and version. Returns [{ pid, agentPid, stream }] where `stream` is the EE's
  * AWS_LAMBDA_LOG_STREAM_NAME (`<instance id>/[<version>]<environment id>`). Linux only (reads /proc).
  */
 export function environmentProcesses(port, functionName, version) {
   const out = [];
   for (const agentPid of agentPids(port)) {
-    for (const pid of childPids(agentPid)) {
+    // A sandboxed EE is the agent's child `hearth-init` with the runtime process below it.
+    const runtimes = childPids(agentPid).flatMap((pid) => (isSandboxInit(pid) ? childPids(pid) : [pid]));
+    for (const pid of runtimes) {
       const env = processEnv(pid);
       if (env.AWS_LAMBDA_FUNCTION_NAME === functionName && (version === undefined || env.AWS_LAMBDA_FUNCTION_VERSION === version)) {
         out.push({ pid, agentPid, stream: env.AWS_LAMBDA_LOG_STREAM_NAME });

@@ -45,6 +45,19 @@ export function tailFile(file, lines = 60) {
 }
 
 /**
+ * Whether `pid` is the init of a sandbox (a fork of its agent, so with the agent's command
+ * line): it has a pid of its own in a nested pid namespace.
+ */
+function inNestedPidNamespace(pid) {
+  try {
+    const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('NSpid:'));
+    return line !== undefined && line.trim().split(/\s+/).length > 2;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Pids of the instance agents a server on `port` launched (`hearth agent --server
  * http://127.0.0.1:<port> ...`), found with pgrep on their command line. Synchronous.
  */
@@ -57,7 +70,7 @@ export function agentPids(port) {
     return out
       .split('\n')
       .map((l) => Number.parseInt(l, 10))
-      .filter((pid) => Number.isInteger(pid) && pid > 0 && pid !== process.pid);
+      .filter((pid) => Number.isInteger(pid) && pid > 0 && pid !== process.pid && !inNestedPidNamespace(pid));
   } catch (e) {
     if (e.status === 1) return []; // pgrep: nothing matched
     throw e;

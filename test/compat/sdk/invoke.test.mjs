@@ -157,18 +157,38 @@ for t in threads:
 sys.exit(1)
 `;
 
-/** Single-quote a string for /bin/sh. */
-const shQuote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
-
 /**
- * bootstrap for the official Node runtime client: it reads the handler from _HANDLER itself.
- * Without AWS_LAMBDA_NODEJS_WORKER_COUNT it starts 8 worker threads per CPU; two are plenty here.
+ * bootstrap for the official Node runtime client, shipped in the deployment package as a Lambda
+ * user ships it (the sandbox shows nothing of the host's test tree): it reads the handler from
+ * _HANDLER itself. Without AWS_LAMBDA_NODEJS_WORKER_COUNT it starts 8 worker threads per CPU;
+ * two are plenty here.
  */
 const ricBootstrap = () => `#!/bin/sh
 # aws-lambda-ric as a custom runtime; it loads "$LAMBDA_TASK_ROOT/<file>" named by _HANDLER (\${_HANDLER}).
 export AWS_LAMBDA_NODEJS_WORKER_COUNT="\${AWS_LAMBDA_NODEJS_WORKER_COUNT:-2}"
-exec node ${shQuote(RIC_ENTRY)}
+exec node "$LAMBDA_TASK_ROOT/node_modules/aws-lambda-ric/index.mjs"
 `;
+
+/** The runtime client's files (and its one runtime dependency) as zip entries under node_modules/. */
+function ricPackageEntries() {
+  const modules = fileURLToPath(new URL('../../ric/node_modules/', import.meta.url));
+  const entries = [];
+  const add = (relative) => {
+    const full = modules + relative;
+    const stat = fs.statSync(full);
+    if (stat.isDirectory()) {
+      for (const name of fs.readdirSync(full)) {
+        if (relative === 'aws-lambda-ric' && ['deps', 'scripts', 'node-addon-api'].includes(name)) continue;  // build inputs
+        add(`${relative}/${name}`);
+      }
+    } else {
+      entries.push({ name: `node_modules/${relative}`, data: fs.readFileSync(full), mode: 0o100644 });
+    }
+  };
+  add('aws-lambda-ric');
+  add('@aws/lambda-invoke-store');
+  return entries;
+}
 
 const pyZip = (src = PY_HANDLER) => makeZip([{ name: 'lambda_function.py', data: src, mode: 0o100644 }]);
 const nodeZip = () => makeZip([{ name: 'index.mjs', data: NODE_HANDLER, mode: 0o100644 }]);
@@ -177,6 +197,7 @@ const ricZip = () =>
   makeZip([
     { name: 'bootstrap', data: ricBootstrap(), mode: 0o100755 },
     { name: 'index.mjs', data: NODE_HANDLER, mode: 0o100644 },
+    ...ricPackageEntries(),
   ]);
 
 // --- helpers ---------------------------------------------------------------------------------
