@@ -1,5 +1,6 @@
 #include "sandbox/cgroups.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -144,6 +145,45 @@ bool replaceStale(const std::string& path) {
   return true;
 }
 
+// Under each of `parents`: removes every child group whose `owner_leaf` has an empty
+// cgroup.procs, after its own (empty) children.
+void removeAbandonedUnder(const std::vector<std::string>& parents, const std::string& owner_leaf) {
+  for (const auto& parent : parents) {
+    DIR* dir = ::opendir(parent.c_str());
+    if (dir == nullptr) {
+      continue;
+    }
+    std::vector<std::string> groups;
+    while (struct dirent* entry = ::readdir(dir)) {
+      std::string name = entry->d_name;
+      if (entry->d_type == DT_DIR && name != "." && name != "..") {
+        groups.push_back(parent + "/" + name);
+      }
+    }
+    ::closedir(dir);
+    for (const auto& group : groups) {
+      std::string owner = group + "/" + owner_leaf;
+      if (!exists(owner + "/cgroup.procs") || !readControl(owner + "/cgroup.procs").empty()) {
+        continue;
+      }
+      if (DIR* children = ::opendir(group.c_str())) {
+        std::vector<std::string> leaves;
+        while (struct dirent* entry = ::readdir(children)) {
+          std::string name = entry->d_name;
+          if (entry->d_type == DT_DIR && name != "." && name != "..") {
+            leaves.push_back(group + "/" + name);
+          }
+        }
+        ::closedir(children);
+        for (const auto& leaf : leaves) {
+          ::rmdir(leaf.c_str());
+        }
+      }
+      ::rmdir(group.c_str());
+    }
+  }
+}
+
 // --- v2 ------------------------------------------------------------------------------------
 
 class CgroupV2 final : public Cgroup {
@@ -173,6 +213,9 @@ class CgroupV2Driver final : public CgroupDriver {
   CgroupV2Driver(std::string root, std::string parent)
       : root_(std::move(root)), parent_(std::move(parent)) {}
   std::string name() const override { return "v2"; }
+  void removeAbandoned(const std::string& owner_leaf) override {
+    removeAbandonedUnder({root_ + "/" + parent_}, owner_leaf);
+  }
 
   Result<CgroupPtr> create(const std::string& leaf, const CgroupLimits& limits) override {
     HEARTH_RETURN_IF_ERROR(makeDirs(root_, parent_));
@@ -290,6 +333,16 @@ class CgroupV1Driver final : public CgroupDriver {
         unified_root_(std::move(unified_root)),
         parent_(std::move(parent)) {}
   std::string name() const override { return "v1"; }
+  void removeAbandoned(const std::string& owner_leaf) override {
+    std::vector<std::string> parents;
+    for (const char* controller : {"memory", "cpu", "cpuacct", "pids"}) {
+      parents.push_back(root_ + "/" + controller + "/" + parent_);
+    }
+    if (!unified_root_.empty()) {
+      parents.push_back(unified_root_ + "/" + parent_);
+    }
+    removeAbandonedUnder(parents, owner_leaf);
+  }
 
   Result<CgroupPtr> create(const std::string& leaf, const CgroupLimits& limits) override {
     std::vector<std::string> created;

@@ -47,6 +47,9 @@ class CgroupDriver {
   virtual std::string name() const = 0;  // "v1" or "v2"
   // Creates `parent/leaf` (the parent as needed) with `limits`.
   virtual Result<CgroupPtr> create(const std::string& leaf, const CgroupLimits& limits) = 0;
+  // Removes the groups under `parent` whose `owner_leaf` child has no process any more (their
+  // owner died), with their empty children. Groups that are still in use stay.
+  virtual void removeAbandoned(const std::string& owner_leaf) = 0;
 };
 using CgroupDriverPtr = std::unique_ptr<CgroupDriver>;
 

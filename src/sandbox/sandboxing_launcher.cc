@@ -1,11 +1,13 @@
 #include "sandbox/sandboxing_launcher.h"
 
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 
 #include "sandbox/cgroups.h"
@@ -15,6 +17,25 @@
 
 namespace hearth {
 namespace {
+
+constexpr const char* kAgentLeaf = "agent";
+
+// Moves this whole process into `group`.
+Status joinGroup(const Cgroup& group) {
+  std::string pid = std::to_string(::getpid());
+  for (const auto& file : group.procsFiles()) {
+    int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && ::write(fd, pid.data(), pid.size()) == static_cast<ssize_t>(pid.size());
+    int err = errno;
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    if (!ok) {
+      return internalError("cannot join " + file + ": " + std::strerror(err));
+    }
+  }
+  return Status::ok();
+}
 
 std::string cgroupLeafName(const std::string& id, uint64_t serial) {
   std::string leaf;
@@ -141,11 +162,16 @@ Result<SandboxLauncherPtr> makeSandboxingLauncher(SandboxingLauncherOptions opti
   }
   HEARTH_ASSIGN_OR_RETURN(CgroupDriverPtr instances,
                           detectCgroupDriver(options.cgroup_root, options.cgroup_parent));
+  instances->removeAbandoned(kAgentLeaf);
   HEARTH_ASSIGN_OR_RETURN(CgroupPtr instance,
                           instances->create(options.instance_name, options.instance_limits));
   HEARTH_ASSIGN_OR_RETURN(
       CgroupDriverPtr driver,
       detectCgroupDriver(options.cgroup_root, options.cgroup_parent + "/" + options.instance_name));
+  if (options.join_instance_group) {
+    HEARTH_ASSIGN_OR_RETURN(CgroupPtr agent, driver->create(kAgentLeaf, {}));
+    HEARTH_RETURN_IF_ERROR(joinGroup(*agent));
+  }
   HEARTH_ASSIGN_OR_RETURN(std::vector<sock_filter> filter, buildSeccompFilter());
   ProcessLauncherOptions process;
   process.isolation = std::make_shared<SandboxIsolation>(std::move(options), std::move(driver),

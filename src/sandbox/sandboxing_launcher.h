@@ -25,6 +25,10 @@ struct SandboxingLauncherOptions {
   // The instance's group, which holds all its EEs within the instance type's budget.
   std::string instance_name = "local";
   CgroupLimits instance_limits;
+  // Moves the calling process into `<instance>/agent`, so that the agent counts against its
+  // instance's budget and an instance group whose agent has died can be recognised (and is
+  // removed by the next launcher). Tests and benchmarks leave it off.
+  bool join_instance_group = true;
   SandboxIdentity identity;
   int64_t default_pids_limit = 1024;
 };

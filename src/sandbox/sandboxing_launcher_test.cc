@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 
 namespace hearth {
 namespace {
@@ -28,6 +29,7 @@ class SandboxingLauncherTest : public ::testing::Test {
     SandboxingLauncherOptions options;
     options.staging_root = (base_ / "root").string();
     options.cgroup_parent = "hearth-test-" + std::to_string(::getpid());
+    options.join_instance_group = false;
     cgroup_parent_ = options.cgroup_parent;
     auto launcher = makeSandboxingLauncher(options);
     if (launcher.isOk()) {
@@ -197,6 +199,86 @@ TEST_F(SandboxingLauncherTest, RuntimeApiListenerLivesInTheSandboxNetwork) {
   ::close(probe);
   ::close(listener);
   (*sandbox)->terminate(std::chrono::milliseconds(0));
+}
+
+// Counts what sandboxes could leave behind on the host: our cgroups, mounts in the host's mount
+// table, hearth-init processes and network namespaces held by any process.
+struct HostResidue {
+  size_t cgroups = 0;
+  size_t mounts = 0;
+  size_t inits = 0;
+  size_t net_namespaces = 0;
+  bool operator==(const HostResidue&) const = default;
+};
+HostResidue hostResidue(const std::string& cgroup_parent) {
+  HostResidue residue;
+  for (const char* controller : {"memory", "cpu", "cpuacct", "pids", "unified"}) {
+    fs::path dir = fs::path("/sys/fs/cgroup") / controller / cgroup_parent;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      residue.cgroups += it->is_directory() && it.depth() >= 1 ? 1 : 0;  // EE groups
+    }
+  }
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  for (std::string line; std::getline(mountinfo, line);) {
+    ++residue.mounts;
+  }
+  std::set<std::string> namespaces;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::ifstream comm(entry.path() / "comm");
+    std::string command;
+    std::getline(comm, command);
+    residue.inits += command == "hearth-init" ? 1 : 0;
+    std::error_code ec;
+    auto ns = fs::read_symlink(entry.path() / "ns" / "net", ec);
+    if (!ec) {
+      namespaces.insert(ns.string());
+    }
+  }
+  residue.net_namespaces = namespaces.size();
+  return residue;
+}
+
+// 1,000 sandboxes created and destroyed leave no process, mount, cgroup or network namespace.
+TEST_F(SandboxingLauncherTest, ThousandCyclesLeaveNothingBehind) {
+  // (The instance's group, one per controller, stays for the launcher's life.)
+  HostResidue before = hostResidue(cgroup_parent_);
+  for (int i = 0; i < 1000; ++i) {
+    LaunchSpec spec;
+    spec.id = "cycle-" + std::to_string(i);
+    spec.argv = {"/bin/true"};
+    spec.working_dir = "/";
+    spec.memory_limit_bytes = 64 << 20;
+    spec.runtime_api_port = 9001;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    auto sandbox = launcher_->launch(
+        spec, [](OutputStream, std::string) {},
+        [&](int) {
+          std::lock_guard lock(mu);
+          done = true;
+          cv.notify_all();
+        });
+    ASSERT_TRUE(sandbox.isOk()) << i << ": " << sandbox.status().toString();
+    ::close((*sandbox)->takeRuntimeApiListener());
+    // Every tenth one is killed while it may still be starting.
+    if (i % 10 == 0) {
+      (*sandbox)->terminate(std::chrono::milliseconds(0));
+    }
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return done; })) << i;
+  }
+  HostResidue after = hostResidue(cgroup_parent_);
+  EXPECT_EQ(after.cgroups, 0u);
+  EXPECT_EQ(after.mounts, before.mounts);
+  EXPECT_EQ(after.inits, 0u);
+  EXPECT_LE(after.net_namespaces, before.net_namespaces);
 }
 
 TEST_F(SandboxingLauncherTest, AMissingExecutableIsAClearError) {
