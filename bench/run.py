@@ -166,8 +166,9 @@ def agent_pids(port):
     return [int(p) for p in out]
 
 
-def bench_invoke(args, results):
-    server = Server(["--router-queue-wait-ms", "2000"])
+def hearth_invoke_points(args, results, runtimes, extra=(), label=""):
+    """wrk at c=1 and c=64 against one EE per runtime; results under hearth<label>-<runtime>-c<c>."""
+    server = Server(["--router-queue-wait-ms", "2000", *extra])
     try:
         cp = server.provider("bench", max_vcpu=64)
         functions = {
@@ -175,25 +176,29 @@ def bench_invoke(args, results):
             "node": ("nodejs22.x", "index.handler", make_zip({"index.mjs": (NODE_NOOP, 0o644)})),
             "provided": ("provided.al2023", "noop", make_zip({"bootstrap": (PROVIDED_NOOP, 0o755)})),
         }
-        for runtime, (rt, handler, code) in functions.items():
+        for runtime in runtimes:
+            rt, handler, code = functions[runtime]
             name = f"noop-{runtime}"
             server.function(name, rt, handler, code, cp, args.workers)
             version = server.publish(name)
             server.wait_active(name, version)
-            server.scale(name, version, 1)  # one EE: `workers` processes/threads, like uWSGI
+            server.scale(name, version, 1)  # one EE: `workers` processes/threads
             time.sleep(1.0)
             url = f"{server.endpoint}/2015-03-31/functions/{name}/invocations?Qualifier={version}"
             wrk(url, 4, 1)  # warm-up
             for c in (1, 64):
-                results[f"hearth-{runtime}-c{c}"] = wrk(url, c, args.seconds)
-                print(f"  hearth {runtime:8s} c={c:<3d} {results[f'hearth-{runtime}-c{c}']}", flush=True)
+                key = f"hearth{label}-{runtime}-c{c}"
+                results[key] = wrk(url, c, args.seconds)
+                print(f"  hearth{label} {runtime:8s} c={c:<3d} {results[key]}", flush=True)
     finally:
         server.stop()
 
+
+def uwsgi_points(args, results, processes):
     port = free_port()
     uwsgi = subprocess.Popen(["uwsgi", "--http-socket", f"127.0.0.1:{port}", "--plugin", "python3",
                               "--wsgi-file", os.path.join(ROOT, "bench", "uwsgi_app.py"),
-                              "--processes", str(args.workers), "--master", "--disable-logging",
+                              "--processes", str(processes), "--master", "--disable-logging",
                               "--die-on-term"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
@@ -204,10 +209,33 @@ def bench_invoke(args, results):
         url = f"http://127.0.0.1:{port}/"
         wrk(url, 4, 1)
         for c in (1, 64):
-            results[f"uwsgi-python-c{c}"] = wrk(url, c, args.seconds)
-            print(f"  uwsgi  python   c={c:<3d} {results[f'uwsgi-python-c{c}']}", flush=True)
+            key = f"uwsgi-p{processes}-python-c{c}"
+            results[key] = wrk(url, c, args.seconds)
+            print(f"  uwsgi ({processes} processes) python c={c:<3d} {results[key]}", flush=True)
     finally:
         uwsgi.send_signal(signal.SIGTERM); uwsgi.wait(timeout=30)
+
+
+def bench_invoke(args, results):
+    """Rounds of: Hearth with its sandbox (the default), Hearth without (Python only), uWSGI at
+    its best setting on this machine (--uwsgi-processes) and with as many processes as the
+    EE has workers. Each point keeps the median of its rounds."""
+    rounds = {}
+    for r in range(args.rounds):
+        print(f" round {r + 1}/{args.rounds}", flush=True)
+        one = {}
+        hearth_invoke_points(args, one, ["python", "node", "provided"] if r == 0 else ["python"])
+        hearth_invoke_points(args, one, ["python"], ["--insecure-no-sandbox"], "-nosandbox")
+        uwsgi_points(args, one, args.uwsgi_processes)
+        if args.uwsgi_processes != args.workers:
+            uwsgi_points(args, one, args.workers)
+        for key, value in one.items():
+            rounds.setdefault(key, []).append(value)
+    for key, values in rounds.items():
+        results[key] = {
+            metric: round(statistics.median(v[metric] for v in values), 3) for metric in values[0]
+        }
+        results[key]["rounds"] = len(values)
 
 
 def bench_publish(args, results):
@@ -290,6 +318,9 @@ def main():
     parser.add_argument("--environments", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--only", choices=["invoke", "publish", "memory"], action="append")
+    parser.add_argument("--rounds", type=int, default=3, help="invoke rounds (medians are kept)")
+    parser.add_argument("--uwsgi-processes", type=int, default=2,
+                        help="uWSGI's best setting on this machine (2 on 2 cores)")
     parser.add_argument("--json", help="write results to this file")
     args = parser.parse_args()
     results = {}
@@ -300,15 +331,18 @@ def main():
         print("publish:", flush=True); bench_publish(args, results)
     if "memory" in todo:
         print("memory:", flush=True); bench_memory(args, results)
-    if "hearth-python-c1" in results and "uwsgi-python-c1" in results:
-        h1, u1 = results["hearth-python-c1"], results["uwsgi-python-c1"]
-        h64, u64 = results["hearth-python-c64"], results["uwsgi-python-c64"]
+    best = f"uwsgi-p{args.uwsgi_processes}-python"
+    if "hearth-python-c1" in results and f"{best}-c1" in results:
+        h1, h64 = results["hearth-python-c1"], results["hearth-python-c64"]
+        n1, n64 = results["hearth-nosandbox-python-c1"], results["hearth-nosandbox-python-c64"]
+        u1, u64 = results[f"{best}-c1"], results[f"{best}-c64"]
         results["summary"] = {
-            "added_p50_ms_c1": round(h1["p50_ms"] - u1["p50_ms"], 3),
+            "added_p50_ms_c1_over_uwsgi": round(h1["p50_ms"] - u1["p50_ms"], 3),
             "throughput_ratio_c64_hearth_over_uwsgi": round(h64["rps"] / u64["rps"], 2),
-            "p50_ratio_c1": round(h1["p50_ms"] / u1["p50_ms"], 2),
+            "throughput_ratio_c64_sandbox_over_nosandbox": round(h64["rps"] / n64["rps"], 2),
+            "p50_ratio_c1_sandbox_over_nosandbox": round(h1["p50_ms"] / n1["p50_ms"], 2),
         }
-        print(f"summary: {results['summary']}")
+        print(f"summary (medians of {args.rounds} rounds): {results['summary']}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -1,11 +1,13 @@
 #include "agent/environment_supervisor.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "agent/code_cache.h"
 #include "agent/log_buffer.h"
@@ -54,12 +56,22 @@ class FakeListeners final : public RuntimeApiListeners {
 };
 
 struct FakeSandbox final : Sandbox {
-  explicit FakeSandbox(std::optional<std::chrono::milliseconds>* terminated)
-      : terminated(terminated) {}
+  FakeSandbox(std::optional<std::chrono::milliseconds>* terminated, const bool* out_of_memory,
+              int listener)
+      : terminated(terminated), out_of_memory(out_of_memory), listener(listener) {}
+  ~FakeSandbox() override {
+    if (listener >= 0) {
+      ::close(listener);
+    }
+  }
   int pid() const override { return 4242; }
   void terminate(std::chrono::milliseconds grace) override { *terminated = grace; }
   int64_t residentBytes() const override { return 0; }
+  bool outOfMemory() const override { return *out_of_memory; }
+  int takeRuntimeApiListener() override { return std::exchange(listener, -1); }
   std::optional<std::chrono::milliseconds>* terminated;
+  const bool* out_of_memory;
+  int listener;
 };
 
 class FakeLauncher final : public SandboxLauncher {
@@ -68,21 +80,28 @@ class FakeLauncher final : public SandboxLauncher {
     LaunchSpec spec;
     ExitCallback on_exit;
     std::optional<std::chrono::milliseconds> terminated;
+    bool out_of_memory = false;
   };
+  // A sandboxing launcher hands back a listener made inside the sandbox (here: any descriptor).
   Result<SandboxPtr> launch(const LaunchSpec& spec, OutputCallback, ExitCallback on_exit) override {
     auto& launched = by_id[spec.id];
     launched.spec = spec;
     launched.on_exit = std::move(on_exit);
-    return SandboxPtr(std::make_unique<FakeSandbox>(&launched.terminated));
+    int listener = spec.runtime_api_port != 0 ? ::open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+    return SandboxPtr(
+        std::make_unique<FakeSandbox>(&launched.terminated, &launched.out_of_memory, listener));
   }
   std::map<std::string, Launched> by_id;
 };
 
 class EnvironmentSupervisorTest : public ::testing::Test {
  protected:
-  EnvironmentSupervisorTest() {
+  EnvironmentSupervisorTest() { makeSupervisor(false); }
+
+  void makeSupervisor(bool sandboxed) {
     files_.executable.insert("/code/abc/bootstrap");
     EnvironmentSupervisor::Deps deps;
+    deps.launch_context.sandboxed = sandboxed;
     deps.launcher = &launcher_;
     deps.loop = &loop_;
     deps.submit_launch = [this](std::function<void()> task) {
@@ -318,6 +337,44 @@ TEST_F(EnvironmentSupervisorTest, ShutdownStopsEverythingAndRefusesNewStarts) {
   runLaunches();
   EXPECT_FALSE(launcher_.by_id.contains("queued"));  // queued launches are dropped
   EXPECT_EQ(supervisor_->start("ee-2", spec()), EnvironmentSupervisor::StartOutcome::kShuttingDown);
+}
+
+// A sandboxed EE's Runtime API is the listener its sandbox made inside, served under the EE's
+// tag; the EE is told 127.0.0.1:9001 and the code at /var/task.
+TEST_F(EnvironmentSupervisorTest, SandboxedEnvironmentServesTheListenerMadeInsideIt) {
+  makeSupervisor(true);
+  EXPECT_EQ(supervisor_->start("ee-1", spec()), EnvironmentSupervisor::StartOutcome::kAccepted);
+  runLaunches();
+  ASSERT_TRUE(launcher_.by_id.contains("ee-1"));
+  const LaunchSpec& launched = launcher_.by_id["ee-1"].spec;
+  EXPECT_EQ(launched.runtime_api_port, kSandboxRuntimeApiPort);
+  EXPECT_EQ(launched.env.at("AWS_LAMBDA_RUNTIME_API"), "127.0.0.1:9001");
+  EXPECT_EQ(launched.argv, (std::vector<std::string>{"/var/task/bootstrap"}));
+  ASSERT_EQ(listeners_.open.size(), 1u);
+  uint64_t tag = *listeners_.open.begin();
+  EXPECT_EQ(supervisor_->runtimeApiOf(tag), supervisor_->environment("ee-1"));
+  launcher_.by_id["ee-1"].on_exit(0);
+  EXPECT_TRUE(listeners_.open.empty());
+  EXPECT_EQ(supervisor_->runtimeApiOf(tag), nullptr);
+}
+
+// An out-of-memory kill fails the invocations it took down with Runtime.OutOfMemory.
+TEST_F(EnvironmentSupervisorTest, AnOutOfMemoryExitFailsInvocationsWithRuntimeOutOfMemory) {
+  auto result = startBusy("ee-1");
+  launcher_.by_id["ee-1"].out_of_memory = true;
+  launcher_.by_id["ee-1"].on_exit(128 + 9);
+  ASSERT_TRUE(result->has_value());
+  EXPECT_EQ((*result)->error_type, "Runtime.OutOfMemory");
+  EXPECT_NE((*result)->body.find("signal: killed"), std::string::npos) << (*result)->body;
+}
+
+// A sampled out-of-memory kill stops the whole EE at once.
+TEST_F(EnvironmentSupervisorTest, ASampledOutOfMemoryKillStopsTheEnvironment) {
+  auto result = startBusy("ee-1");
+  ResourceMonitor::Usage usage;
+  usage.out_of_memory = true;
+  supervisor_->applyUsage({{"ee-1", usage}});
+  EXPECT_EQ(launcher_.by_id["ee-1"].terminated, std::chrono::milliseconds(0));
 }
 
 }  // namespace

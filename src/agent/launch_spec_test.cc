@@ -97,5 +97,50 @@ TEST(BuildLaunchSpec, SetsLmisVariablesAndKeepsThePlatformsOwn) {
   EXPECT_EQ(e.at("_HANDLER"), "app.handler");
 }
 
+// In a sandbox the EE sees sandbox paths only: the code at /var/task, Hearth's runtimes at
+// /var/runtime, its Runtime API inside at 127.0.0.1:9001; interpreters must live where the
+// sandbox shows the host (under /usr, /bin, /lib).
+TEST(LaunchCommand, SandboxedCommandsUseSandboxPathsAndVisibleInterpreters) {
+  FakeProbe probe;
+  probe.executable = {"/usr/bin/python3", "/opt/py313/bin/python3", "/usr/bin/node",
+                      "/code/bootstrap"};
+  probe.readable = {"/opt/hearth/runtimes/python/bootstrap.py"};
+  LaunchContext sandboxed = context();
+  sandboxed.sandboxed = true;
+  auto py312 = launchCommand(spec("python3.12"), "/code", sandboxed, probe);
+  EXPECT_EQ(py312.argv,
+            (std::vector<std::string>{"/usr/bin/python3", "/var/runtime/python/bootstrap.py"}));
+  auto provided = launchCommand(spec("provided.al2023"), "/code", sandboxed, probe);
+  EXPECT_EQ(provided.argv, (std::vector<std::string>{"/var/task/bootstrap"}));
+  // /opt is not in the sandbox: the mapping is refused with the reason.
+  auto py313 = launchCommand(spec("python3.13"), "/code", sandboxed, probe);
+  EXPECT_EQ(py313.refusal_type, "Runtime.InvalidRuntime");
+  EXPECT_NE(py313.refusal_message.find("/opt/py313/bin/python3"), std::string::npos);
+  EXPECT_NE(py313.refusal_message.find("--interpreter"), std::string::npos);
+}
+
+TEST(BuildLaunchSpec, SandboxedSpecMountsCodeAndRuntimeAndListensInside) {
+  LaunchContext sandboxed = context();
+  sandboxed.sandboxed = true;
+  auto s = spec("python3.12");
+  s.ephemeral_storage_mb = 1024;
+  LaunchSpec launch = buildLaunchSpec("ee-1", s, "/srv/code/abc", {"/usr/bin/python3"},
+                                      kSandboxRuntimeApiPort, sandboxed);
+  EXPECT_EQ(launch.working_dir, "/var/task");
+  ASSERT_EQ(launch.mounts.size(), 2u);
+  EXPECT_EQ(launch.mounts[0].host_path, "/srv/code/abc");
+  EXPECT_EQ(launch.mounts[0].sandbox_path, "/var/task");
+  EXPECT_EQ(launch.mounts[1].host_path, "/opt/hearth/runtimes");
+  EXPECT_EQ(launch.mounts[1].sandbox_path, "/var/runtime");
+  EXPECT_EQ(launch.tmp_bytes, int64_t{1024} * 1024 * 1024);
+  EXPECT_EQ(launch.runtime_api_port, kSandboxRuntimeApiPort);
+  EXPECT_EQ(launch.env.at("LAMBDA_TASK_ROOT"), "/var/task");
+  EXPECT_EQ(launch.env.at("LAMBDA_RUNTIME_DIR"), "/var/runtime");
+  EXPECT_EQ(launch.env.at("AWS_LAMBDA_RUNTIME_API"), "127.0.0.1:9001");
+  for (const auto& [key, value] : launch.env) {
+    EXPECT_EQ(value.find("/srv/code"), std::string::npos) << key;  // no host path inside
+  }
+}
+
 }  // namespace
 }  // namespace hearth

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <string_view>
 
 #include "sandbox/cgroups.h"
 #include "sandbox/isolation.h"
@@ -38,13 +39,16 @@ Status joinGroup(const Cgroup& group) {
 }
 
 std::string cgroupLeafName(const std::string& id, uint64_t serial) {
-  std::string leaf;
-  for (char c : id.substr(0, 64)) {
+  std::string leaf = "ee-";
+  leaf.reserve(3 + 64 + 21);
+  for (char c : std::string_view(id).substr(0, 64)) {
     bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                  c == '-' || c == '_' || c == '.';
-    leaf += plain ? c : '_';
+    leaf.push_back(plain ? c : '_');
   }
-  return (leaf.empty() || leaf[0] == '.' ? "ee" + leaf : leaf) + "-" + std::to_string(serial);
+  leaf.push_back('-');
+  leaf.append(std::to_string(serial));
+  return leaf;
 }
 
 class SandboxIsolation final : public Isolation {
