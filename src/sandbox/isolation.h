@@ -31,6 +31,10 @@ class Isolation {
   virtual ~Isolation() = default;
   // Before the fork, on the launching thread: the plan and the cgroup for `spec`.
   virtual Result<std::unique_ptr<IsolatedLaunch>> prepare(const LaunchSpec& spec) = 0;
+  // After the clone, on the launching thread, while the child builds its root: what the parent
+  // must do for the child whose pid (in the host's namespace) is `pid`. When the plan has
+  // wait_for_network, the launcher then tells the child its network is ready.
+  virtual Status attach(pid_t pid, uint64_t serial) = 0;
 };
 
 }  // namespace hearth

@@ -516,6 +516,7 @@ struct ProcessLauncher::Impl {
 
   bool use_pidfd_;  // launcher thread only after start()
   const std::shared_ptr<Isolation> isolation_;
+  std::atomic<uint64_t> launch_serial_{1};
   Status init_status_ = internalError("process launcher not started");
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -686,6 +687,21 @@ Result<SandboxPtr> ProcessLauncher::Impl::launch(const std::shared_ptr<Impl>& se
   HEARTH_RETURN_IF_ERROR(job.status);
 
   // The report pipe closes on a successful execve(); otherwise it carries a ChildReport.
+  if (isolated) {
+    Status attached = isolation_->attach(job.pid, launch_serial_++);
+    if (attached.isOk() && isolated->plan().wait_for_network) {
+      const char ready = 1;
+      if (::send(job.report_fd, &ready, 1, MSG_NOSIGNAL) != 1) {
+        attached =
+            internalError("cannot tell the sandbox its network is ready: " + errnoText(errno));
+      }
+    }
+    if (!attached.isOk()) {
+      discardChild(job);
+      return internalError("sandbox " + spec.id + ": " + attached.message());
+    }
+  }
+
   ChildReport report;
   int runtime_api_fd = -1;
   ssize_t n = isolated ? readIsolatedReports(job.report_fd, &report, &runtime_api_fd)

@@ -229,6 +229,19 @@ bool enterSandbox(const SandboxPlan& plan, int control_fd, SandboxFailure* failu
   if (::sethostname(host_name.data(), host_name.size()) != 0) {
     return fail(kStageHostname);
   }
+  if (plan.wait_for_network) {
+    char ready = 0;
+    ssize_t n;
+    do {
+      n = ::read(control_fd, &ready, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1 || ready != 1) {
+      if (n >= 0) {
+        errno = ENETUNREACH;
+      }
+      return fail(kStageNetwork);
+    }
+  }
   pid_t function_pid = ::fork();
   if (function_pid < 0) {
     return fail(kStageFork);

@@ -24,7 +24,9 @@ constexpr int kStageSeccomp = -8;
 
 // Builds the sandbox in the calling child (pid 1 of its namespaces): joins the cgroup, brings up
 // loopback, makes the Runtime API listener and sends it over `control_fd` (SCM_RIGHTS, with one
-// zero ChildReport-sized message), assembles and enters the root, sets the host name, then forks
+// zero ChildReport-sized message), assembles and enters the root, sets the host name, waits
+// (when the plan says so) for the one byte 1 on `control_fd` that says its network is ready,
+// then forks
 // the process that will run the function. That process drops to the plan's identity (no
 // capabilities, no_new_privs) and returns true. The calling process stays as the namespace's
 // init: it reaps every orphan and exits with the function process's status, which ends the

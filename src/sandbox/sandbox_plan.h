@@ -63,6 +63,9 @@ struct SandboxPlan {
   std::vector<std::string> cgroup_procs;  // files the EE's init writes "0" to, to join
   SandboxIdentity identity;
   uint16_t runtime_api_port = 0;  // 0: no Runtime API listener inside
+  // The init waits, before it starts the function, for the agent to attach the EE's link to
+  // its instance (sandbox_network.h) and say so over the control socket.
+  bool wait_for_network = false;
   std::vector<sock_filter> seccomp;
 };
 

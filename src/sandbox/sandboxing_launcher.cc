@@ -14,6 +14,7 @@
 #include "sandbox/cgroups.h"
 #include "sandbox/isolation.h"
 #include "sandbox/process_launcher.h"
+#include "sandbox/sandbox_network.h"
 #include "sandbox/seccomp_policy.h"
 
 namespace hearth {
@@ -60,6 +61,13 @@ class SandboxIsolation final : public Isolation {
         seccomp_(std::move(seccomp)),
         layout_(probeHostLayout()),
         instance_(std::move(instance)) {}
+  Status attach(pid_t pid, uint64_t serial) override {
+    if (!options_.egress) {
+      return Status::ok();
+    }
+    return attachEeLink(pid, serial).status();
+  }
+
   // The launcher has reaped every EE by now: the instance's group is empty.
   ~SandboxIsolation() override { (void)instance_->remove(); }
 
@@ -76,6 +84,7 @@ class SandboxIsolation final : public Isolation {
     plan.cgroup_procs = cgroup->procsFiles();
     plan.identity = options_.identity;
     plan.runtime_api_port = spec.runtime_api_port;
+    plan.wait_for_network = options_.egress;
     plan.seccomp = seccomp_;
     return std::make_unique<IsolatedLaunch>(std::move(plan), std::move(cgroup));
   }
@@ -95,7 +104,7 @@ Status trialLaunch(SandboxLauncher& launcher) {
   spec.id = "hearth-sandbox-check";
   spec.argv = {"/bin/true"};
   spec.env = {{"PATH", "/usr/bin:/bin"}};
-  spec.working_dir = "/";
+  spec.working_dir = std::string(1, '/');  // (GCC 12 -Wrestrict misfires on = "/")
   spec.memory_limit_bytes = 64 << 20;
   spec.tmp_bytes = 1 << 20;
   spec.runtime_api_port = 9001;

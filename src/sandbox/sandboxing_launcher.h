@@ -29,6 +29,8 @@ struct SandboxingLauncherOptions {
   // instance's budget and an instance group whose agent has died can be recognised (and is
   // removed by the next launcher). Tests and benchmarks leave it off.
   bool join_instance_group = true;
+  // Each EE gets a link to its instance (sandbox_network.h); without it, loopback only.
+  bool egress = true;
   SandboxIdentity identity;
   int64_t default_pids_limit = 1024;
 };

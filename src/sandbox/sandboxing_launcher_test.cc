@@ -10,6 +10,7 @@
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <thread>
 
 namespace hearth {
 namespace {
@@ -208,6 +209,7 @@ struct HostResidue {
   size_t mounts = 0;
   size_t inits = 0;
   size_t net_namespaces = 0;
+  size_t links = 0;  // network interfaces of the host
   bool operator==(const HostResidue&) const = default;
 };
 HostResidue hostResidue(const std::string& cgroup_parent) {
@@ -241,6 +243,9 @@ HostResidue hostResidue(const std::string& cgroup_parent) {
     }
   }
   residue.net_namespaces = namespaces.size();
+  for ([[maybe_unused]] const auto& link : fs::directory_iterator("/sys/class/net")) {
+    ++residue.links;
+  }
   return residue;
 }
 
@@ -274,11 +279,50 @@ TEST_F(SandboxingLauncherTest, ThousandCyclesLeaveNothingBehind) {
     std::unique_lock lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return done; })) << i;
   }
+  // The kernel dismantles dead network namespaces (and their links) asynchronously.
   HostResidue after = hostResidue(cgroup_parent_);
+  for (int wait = 0; wait < 100 && after.links > before.links; ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    after = hostResidue(cgroup_parent_);
+  }
   EXPECT_EQ(after.cgroups, 0u);
   EXPECT_EQ(after.mounts, before.mounts);
   EXPECT_EQ(after.inits, 0u);
   EXPECT_LE(after.net_namespaces, before.net_namespaces);
+  EXPECT_LE(after.links, before.links);
+}
+
+// Egress: a server of the instance (a host socket on 0.0.0.0) is reachable from the EE at
+// 169.254.1.1; a loopback-only host socket is not.
+TEST_F(SandboxingLauncherTest, ReachesItsInstanceButNotTheHostsLoopback) {
+  auto listen = [](uint32_t address) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in bound{};
+    bound.sin_family = AF_INET;
+    bound.sin_addr.s_addr = htonl(address);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&bound), sizeof bound), 0);
+    EXPECT_EQ(::listen(fd, 16), 0);
+    socklen_t length = sizeof bound;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+    return std::pair{fd, ntohs(bound.sin_port)};
+  };
+  auto [instance_fd, instance_port] = listen(INADDR_ANY);
+  auto [loopback_fd, loopback_port] = listen(INADDR_LOOPBACK);
+  std::string script =
+      "exec python3 -c \"import socket\n"
+      "for port in (" +
+      std::to_string(instance_port) + ", " + std::to_string(loopback_port) +
+      "):\n"
+      "    s = socket.socket(); s.settimeout(3)\n"
+      "    try:\n"
+      "        s.connect(('169.254.1.1', port)); print('connected')\n"
+      "    except OSError as e:\n"
+      "        print(type(e).__name__)\n\"";
+  Run r = run(script);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "connected\nConnectionRefusedError\n") << r.err;
+  ::close(instance_fd);
+  ::close(loopback_fd);
 }
 
 TEST_F(SandboxingLauncherTest, AMissingExecutableIsAClearError) {

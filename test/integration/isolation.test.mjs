@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -137,8 +138,21 @@ describe('isolation: hostile functions in their sandboxes', { timeout: 240_000 }
     const agentAddress = walk(path.join(server.dataDir, 'instances'), 1).find((p) => p.endsWith('/address'));
     assert.ok(agentAddress, 'an agent address file');
     const [, agentPort] = fs.readFileSync(agentAddress, 'utf8').trim().split(':');
-    const out = await runOk({ probe: 'connect', targets: [`127.0.0.1:${agentPort}`, `127.0.0.1:${server.port}`, '127.0.0.1:9002'] });
+    const targets = [`127.0.0.1:${agentPort}`, `169.254.1.1:${agentPort}`, `127.0.0.1:${server.port}`, `169.254.1.1:${server.port}`, '127.0.0.1:9002'];
+    const out = await runOk({ probe: 'connect', targets });
     for (const [target, result] of Object.entries(out)) assert.notEqual(result, 'connected', target);
+  });
+
+  it('can reach a server on its instance network (egress)', async () => {
+    const instanceServer = net.createServer((socket) => socket.end('hello from the instance\n'));
+    await new Promise((resolve) => instanceServer.listen(0, '0.0.0.0', resolve));
+    try {
+      const port = instanceServer.address().port;
+      const out = await runOk({ probe: 'connect', targets: [`169.254.1.1:${port}`] });
+      assert.equal(out[`169.254.1.1:${port}`], 'connected');
+    } finally {
+      instanceServer.close();
+    }
   });
 
   it('keeps four busy processes within one vCPU', async () => {
