@@ -309,6 +309,18 @@ def bench_memory(args, results):
         server.stop()
 
 
+def bench_sandbox(args, results):
+    """Sandbox start cost (Google Benchmark): launch() to the process running, /bin/true."""
+    binary = os.path.join(os.path.dirname(HEARTH), "..", "bench", "sandbox_start_bench")
+    out = subprocess.run([binary, "--benchmark_format=json"], capture_output=True, text=True,
+                         check=True).stdout
+    for b in json.loads(out)["benchmarks"]:
+        if b.get("aggregate_name") == "median":
+            key = "sandbox-" + b["run_name"].split("/")[0].removeprefix("BM_")
+            results[key] = {"median_ms": round(b["real_time"], 3)}
+            print(f"  {key:28s} {results[key]}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per point")
@@ -317,14 +329,16 @@ def main():
     parser.add_argument("--publish-runs", type=int, default=5)
     parser.add_argument("--environments", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=1000)
-    parser.add_argument("--only", choices=["invoke", "publish", "memory"], action="append")
+    parser.add_argument("--only", choices=["invoke", "publish", "memory", "sandbox"], action="append")
     parser.add_argument("--rounds", type=int, default=3, help="invoke rounds (medians are kept)")
     parser.add_argument("--uwsgi-processes", type=int, default=2,
                         help="uWSGI's best setting on this machine (2 on 2 cores)")
     parser.add_argument("--json", help="write results to this file")
     args = parser.parse_args()
     results = {}
-    todo = args.only or ["invoke", "publish", "memory"]
+    todo = args.only or ["sandbox", "invoke", "publish", "memory"]
+    if "sandbox" in todo:
+        print("sandbox start:", flush=True); bench_sandbox(args, results)
     if "invoke" in todo:
         print("invoke latency and throughput (wrk):", flush=True); bench_invoke(args, results)
     if "publish" in todo:
