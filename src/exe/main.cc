@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
       std::cerr << "hearth up: cannot sandbox execution environments on this host: "
                 << support.message()
                 << ". Pass --insecure-no-sandbox to run them as plain processes "
-                   "(development only: functions then act as root on this host).\n";
+                   "(development only: functions then run unisolated, with Hearth's own privileges).\n";
       return 1;
     }
   } else {
