@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+
 #include "agent/code_cache.h"
 #include "agent/log_buffer.h"
 #include "net/event_loop.h"
@@ -52,6 +54,20 @@ struct EnvironmentSupervisor::Managed {
 
 EnvironmentSupervisor::EnvironmentSupervisor(Deps deps) : deps_(std::move(deps)) {}
 
+std::optional<std::chrono::milliseconds> recycleGrace(const protocol::EnvironmentSpec& spec) {
+  auto it = spec.environment.find(kRecycleAfterTimeoutVariable);
+  if (it == spec.environment.end()) {
+    return std::nullopt;
+  }
+  int seconds = -1;
+  const std::string& text = it->second;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec != std::errc() || end != text.data() + text.size() || seconds < 0 || seconds > 3600) {
+    return std::nullopt;  // not a number of seconds: the option stays off
+  }
+  return std::chrono::seconds(seconds);
+}
+
 EnvironmentSupervisor::StartOutcome EnvironmentSupervisor::start(const std::string& id,
                                                                  protocol::EnvironmentSpec spec) {
   std::shared_ptr<Managed> env;
@@ -82,6 +98,14 @@ EnvironmentSupervisor::StartOutcome EnvironmentSupervisor::start(const std::stri
           logs->append(protocol::LogLine{who.function_name, who.version, who.id, std::move(line)});
         });
     environments_.emplace(id, env);
+  }
+  if (auto grace = recycleGrace(env->spec)) {
+    std::weak_ptr<Managed> weak = env;
+    env->ee->recycleAfterTimeout(*grace, [this, weak, grace = *grace] {
+      if (auto self = weak.lock()) {
+        recycle(self, grace);
+      }
+    });
   }
   if (!deps_.submit_launch([this, env] { launch(env); })) {
     failLaunch(env, "Runtime.Unavailable", "the agent's launch queue is full");
@@ -167,6 +191,25 @@ void EnvironmentSupervisor::stop(const std::string& id) {
     deps_.listeners->remove(listener_tag);
   }
   notifyChanged();
+}
+
+void EnvironmentSupervisor::recycle(const std::shared_ptr<Managed>& env,
+                                    std::chrono::milliseconds grace) {
+  Sandbox* sandbox = nullptr;  // owned by *env
+  {
+    MutexLock lock(&mu_);
+    if (env->exited) {
+      return;
+    }
+    sandbox = env->sandbox.get();
+  }
+  if (sandbox != nullptr) {
+    spdlog::warn(
+        "environment {}: an invocation ran {} ms past its timeout; recycling the "
+        "environment ({})",
+        env->id, grace.count(), kRecycleAfterTimeoutVariable);
+    sandbox->terminate(kStopGrace);
+  }
 }
 
 void EnvironmentSupervisor::shutdown() {
@@ -305,12 +348,12 @@ void EnvironmentSupervisor::launch(std::shared_ptr<Managed> env) {
 }
 
 void EnvironmentSupervisor::onExit(const std::shared_ptr<Managed>& env, int exit_code) {
-  bool out_of_memory = false;
+  Sandbox* sandbox = nullptr;  // owned by *env, which outlives this call
   {
     MutexLock lock(&mu_);
-    out_of_memory = env->sandbox && env->sandbox->outOfMemory();
+    sandbox = env->sandbox.get();
   }
-  env->ee->onExit(exit_code, out_of_memory);
+  env->ee->onExit(exit_code, sandbox != nullptr && sandbox->outOfMemory());
   uint64_t listener_tag = 0;
   {
     MutexLock lock(&mu_);

@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -23,6 +24,13 @@ class CodeSource;
 class EventLoop;
 class LogBuffer;
 class SandboxLauncher;
+
+// The function environment variable that turns on recycling after a timeout: an EE whose
+// invocation is still running this many seconds (0-3600) after it was answered Sandbox.Timedout
+// is stopped, and the fleet replaces it. Off by default, as in LMI.
+inline constexpr const char* kRecycleAfterTimeoutVariable = "HEARTH_RECYCLE_AFTER_TIMEOUT_SECONDS";
+// The grace period `spec` asks for with kRecycleAfterTimeoutVariable, if it is valid.
+std::optional<std::chrono::milliseconds> recycleGrace(const protocol::EnvironmentSpec& spec);
 
 // Where each EE's Runtime API listens: the agent's HTTP server, which routes a request on
 // listener `tag` back to the EE the supervisor registered for it.
@@ -94,6 +102,7 @@ class EnvironmentSupervisor {
   void launch(std::shared_ptr<Managed> env);
   void failLaunch(const std::shared_ptr<Managed>& env, std::string type, std::string message);
   void onExit(const std::shared_ptr<Managed>& env, int exit_code);
+  void recycle(const std::shared_ptr<Managed>& env, std::chrono::milliseconds grace);
   void checkDrain(std::string id);
   void rememberStopped(const std::string& id) REQUIRES(mu_);
   void notifyChanged() {

@@ -377,5 +377,18 @@ TEST_F(EnvironmentSupervisorTest, ASampledOutOfMemoryKillStopsTheEnvironment) {
   EXPECT_EQ(launcher_.by_id["ee-1"].terminated, std::chrono::milliseconds(0));
 }
 
+TEST(RecycleGrace, IsOffUnlessTheVariableHoldsSecondsInRange) {
+  protocol::EnvironmentSpec spec;
+  EXPECT_FALSE(recycleGrace(spec));
+  spec.environment[kRecycleAfterTimeoutVariable] = "30";
+  EXPECT_EQ(recycleGrace(spec), std::chrono::seconds(30));
+  spec.environment[kRecycleAfterTimeoutVariable] = "0";
+  EXPECT_EQ(recycleGrace(spec), std::chrono::seconds(0));
+  for (const char* bad : {"", "-1", "3601", "10s", "ten"}) {
+    spec.environment[kRecycleAfterTimeoutVariable] = bad;
+    EXPECT_FALSE(recycleGrace(spec)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace hearth

@@ -456,12 +456,40 @@ void ExecutionEnvironment::onDeadline(const std::string& request_id) {
       // Never reached the runtime: free its slot now.
       std::erase(queued_, request_id);
       invocations_.erase(it);
+    } else if (recycle_) {
+      std::weak_ptr<ExecutionEnvironment> weak = weak_from_this();
+      invocation.timer_id = loop_->runAfter(recycle_grace_, [weak, request_id] {
+        if (auto self = weak.lock()) {
+          self->onRecycleDeadline(request_id);
+        }
+      });
     }
     // A delivered invocation keeps its slot: the runtime is still running it (LMI does not kill
     // timed-out invocations), and the cap counts what the runtime is really doing.
   }
   log_sink_(identity_, line);
   done(std::move(result));
+}
+
+void ExecutionEnvironment::recycleAfterTimeout(std::chrono::milliseconds grace,
+                                               std::function<void()> recycle) {
+  MutexLock lock(&mu_);
+  recycle_grace_ = grace;
+  recycle_ = std::move(recycle);
+}
+
+void ExecutionEnvironment::onRecycleDeadline(const std::string& request_id) {
+  std::function<void()> recycle;
+  {
+    MutexLock lock(&mu_);
+    if (!invocations_.contains(request_id) || !recycle_) {
+      return;  // the runtime finished it within the grace period
+    }
+    recycle = std::move(recycle_);  // once
+    recycle_ = nullptr;
+    stopping_ = true;  // no new invocations while it is replaced
+  }
+  recycle();
 }
 
 void ExecutionEnvironment::onOutputLine(bool is_stderr, std::string line) {

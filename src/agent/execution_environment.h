@@ -91,6 +91,10 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   void onExit(int exit_code, bool out_of_memory = false);
   // Marks the EE as being stopped: new invocations are refused.
   void stop();
+  // Opt-in recycling (off by default, as in LMI, which never kills a timed-out invocation): once
+  // an invocation the runtime took has been answered Sandbox.Timedout and is still running
+  // `grace` later, `recycle` is called (once, without the lock) so that the EE is replaced.
+  void recycleAfterTimeout(std::chrono::milliseconds grace, std::function<void()> recycle);
 
   EnvironmentState state() const;
   int outstanding() const;
@@ -133,6 +137,7 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   void onRuntimeResult(const std::string& request_id, InvokeOutcome outcome, std::string body,
                        std::string content_type, std::string error_type, Responder respond);
   void onDeadline(const std::string& request_id);
+  void onRecycleDeadline(const std::string& request_id);
   void appendTail(Invocation& invocation, const std::string& line) REQUIRES(mu_);
   void emitPlatformLine(const std::string& line, Invocation* invocation);
   std::string platformRecord(std::string_view type, const std::string& record_json) const;
@@ -153,6 +158,8 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   int64_t init_duration_ms_ GUARDED_BY(mu_) = 0;
   bool init_duration_reported_ GUARDED_BY(mu_) = false;  // the first report carries initDurationMs
   int64_t max_memory_bytes_ GUARDED_BY(mu_) = 0;
+  std::chrono::milliseconds recycle_grace_ GUARDED_BY(mu_){0};
+  std::function<void()> recycle_ GUARDED_BY(mu_);  // empty: never recycle
   std::string pressure_ GUARDED_BY(mu_);  // non-empty: refuse new invocations for this reason
   std::string init_error_type_ GUARDED_BY(mu_);
   std::string init_error_message_ GUARDED_BY(mu_);

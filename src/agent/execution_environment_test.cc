@@ -149,6 +149,47 @@ TEST_F(ExecutionEnvironmentTest, ErrorsTimeoutsAndExit) {
   EXPECT_EQ((*after)->refusal, "stopped");
 }
 
+// Opt-in recycling: an invocation still running its grace period after its timeout answer gets
+// the EE recycled, once; one that finishes within the grace does not.
+TEST_F(ExecutionEnvironmentTest, RecyclesOnlyWhenATimedOutInvocationOutlivesItsGrace) {
+  auto ee = make(4);
+  int recycled = 0;
+  ee->recycleAfterTimeout(std::chrono::seconds(10), [&recycled] { ++recycled; });
+  auto p1 = next(*ee);
+  auto finishes = invoke(*ee, "finishes");
+  loop_.fireUpTo(std::chrono::milliseconds(5000));  // its deadline: answered Sandbox.Timedout
+  ASSERT_TRUE(*finishes);
+  EXPECT_EQ((*finishes)->outcome, InvokeOutcome::kTimeout);
+  EXPECT_EQ(post(*ee, "invocation/finishes/response", "{}").status, 202);  // within the grace
+  loop_.fireUpTo(std::chrono::milliseconds(10000));
+  EXPECT_EQ(recycled, 0);
+
+  auto p2 = next(*ee);
+  auto hangs = invoke(*ee, "hangs");
+  loop_.fireUpTo(std::chrono::milliseconds(5000));
+  ASSERT_TRUE(*hangs);
+  EXPECT_EQ(recycled, 0);
+  loop_.fireUpTo(std::chrono::milliseconds(10000));  // the grace has passed
+  EXPECT_EQ(recycled, 1);
+  auto refused = invoke(*ee, "after");
+  ASSERT_TRUE(*refused);
+  EXPECT_EQ((*refused)->outcome, InvokeOutcome::kRefused);
+}
+
+TEST_F(ExecutionEnvironmentTest, WithoutTheOptionATimedOutInvocationKeepsRunning) {
+  auto ee = make(4);
+  auto p1 = next(*ee);
+  auto hangs = invoke(*ee, "hangs");
+  loop_.fireUpTo(std::chrono::hours(1));
+  ASSERT_TRUE(*hangs);
+  EXPECT_EQ((*hangs)->outcome, InvokeOutcome::kTimeout);
+  EXPECT_EQ(ee->outstanding(), 1);
+  EXPECT_EQ(loop_.pendingTimers(), 0u);
+  auto p2 = next(*ee);
+  auto next_one = invoke(*ee, "next");
+  EXPECT_FALSE(*next_one);  // still taken: the EE keeps serving
+}
+
 TEST_F(ExecutionEnvironmentTest, InitErrorFailsTheEnvironment) {
   auto ee = make(4);
   HttpResponse ack =

@@ -328,15 +328,15 @@ class CgroupV1 final : public Cgroup {
 
 class CgroupV1Driver final : public CgroupDriver {
  public:
-  CgroupV1Driver(std::string root, std::string unified_root, std::string parent)
-      : root_(std::move(root)),
+  CgroupV1Driver(V1Roots roots, std::string unified_root, std::string parent)
+      : roots_(std::move(roots)),
         unified_root_(std::move(unified_root)),
         parent_(std::move(parent)) {}
   std::string name() const override { return "v1"; }
   void removeAbandoned(const std::string& owner_leaf) override {
     std::vector<std::string> parents;
-    for (const char* controller : {"memory", "cpu", "cpuacct", "pids"}) {
-      parents.push_back(root_ + "/" + controller + "/" + parent_);
+    for (const std::string& root : roots_) {
+      parents.push_back(root + "/" + parent_);
     }
     if (!unified_root_.empty()) {
       parents.push_back(unified_root_ + "/" + parent_);
@@ -362,9 +362,8 @@ class CgroupV1Driver final : public CgroupDriver {
       return path;
     };
     std::string dirs[4];
-    const char* controllers[4] = {"memory", "cpu", "cpuacct", "pids"};
     for (int i = 0; i < 4; ++i) {
-      auto dir = make(root_ + "/" + controllers[i]);
+      auto dir = make(roots_[static_cast<size_t>(i)]);
       if (!dir.isOk()) {
         return rollback(dir.status());
       }
@@ -407,10 +406,42 @@ class CgroupV1Driver final : public CgroupDriver {
   }
 
  private:
-  std::string root_;
+  V1Roots roots_;
   std::string unified_root_;
   std::string parent_;
 };
+
+// This process's group in the hierarchy of `controller` ("" for the v2 one) per the
+// membership text of /proc/self/cgroup ("4:memory:/a/b", "0::/"); "" at the root or unknown.
+std::string ownGroup(const std::string& membership, const std::string& controller) {
+  size_t at = 0;
+  while (at < membership.size()) {
+    size_t end = membership.find('\n', at);
+    std::string line =
+        membership.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    at = end == std::string::npos ? membership.size() : end + 1;
+    size_t first = line.find(':');
+    size_t second = first == std::string::npos ? first : line.find(':', first + 1);
+    if (second == std::string::npos) {
+      continue;
+    }
+    std::string controllers = line.substr(first + 1, second - first - 1);
+    std::string path = line.substr(second + 1);
+    bool match = controller.empty() ? controllers.empty() : false;
+    for (size_t c = 0; !controller.empty() && c <= controllers.size();) {
+      size_t comma = controllers.find(',', c);
+      if (controllers.substr(c, comma == std::string::npos ? std::string::npos : comma - c) ==
+          controller) {
+        match = true;
+      }
+      c = comma == std::string::npos ? controllers.size() + 1 : comma + 1;
+    }
+    if (match) {
+      return path == "/" ? "" : path;
+    }
+  }
+  return "";
+}
 
 }  // namespace
 
@@ -418,12 +449,17 @@ CgroupDriverPtr makeCgroupV2Driver(std::string root, std::string parent) {
   return std::make_unique<CgroupV2Driver>(std::move(root), std::move(parent));
 }
 
-CgroupDriverPtr makeCgroupV1Driver(std::string root, std::string unified_root, std::string parent) {
-  return std::make_unique<CgroupV1Driver>(std::move(root), std::move(unified_root),
+CgroupDriverPtr makeCgroupV1Driver(V1Roots roots, std::string unified_root, std::string parent) {
+  return std::make_unique<CgroupV1Driver>(std::move(roots), std::move(unified_root),
                                           std::move(parent));
 }
 
-Result<CgroupDriverPtr> detectCgroupDriver(const std::string& root, const std::string& parent) {
+std::string readOwnCgroups() {
+  return readControl("/proc/self/cgroup");
+}
+
+Result<CgroupDriverPtr> detectCgroupDriver(const std::string& root, const std::string& parent,
+                                           const std::string& membership) {
   std::string controllers = readControl(root + "/cgroup.controllers");
   if (exists(root + "/cgroup.controllers")) {
     for (const char* needed : {"cpu", "memory", "pids"}) {
@@ -450,8 +486,16 @@ Result<CgroupDriverPtr> detectCgroupDriver(const std::string& root, const std::s
                                                   " controller at " + root + "/" + controller);
     }
   }
-  std::string unified = exists(root + "/unified/cgroup.procs") ? root + "/unified" : "";
-  return makeCgroupV1Driver(root, unified, parent);
+  // Groups nest under this process's own group in each hierarchy, so that whatever limits the
+  // host placed on Hearth hold for its instances and EEs too.
+  V1Roots roots;
+  const char* v1_controllers[4] = {"memory", "cpu", "cpuacct", "pids"};
+  for (size_t i = 0; i < roots.size(); ++i) {
+    roots[i] = root + "/" + v1_controllers[i] + ownGroup(membership, v1_controllers[i]);
+  }
+  std::string unified =
+      exists(root + "/unified/cgroup.procs") ? root + "/unified" + ownGroup(membership, "") : "";
+  return makeCgroupV1Driver(std::move(roots), unified, parent);
 }
 
 }  // namespace hearth

@@ -5,6 +5,7 @@
 // Two drivers behind one interface: cgroup v1 (a directory per controller, with the v2
 // hierarchy, when mounted beside it, for cgroup.kill) and cgroup v2 (one directory).
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -56,12 +57,19 @@ using CgroupDriverPtr = std::unique_ptr<CgroupDriver>;
 // A v2 driver on the hierarchy mounted at `root`, groups under `root/parent`. Enables the cpu,
 // memory and pids controllers on every ancestor from `root` down.
 CgroupDriverPtr makeCgroupV2Driver(std::string root, std::string parent);
-// A v1 driver on the controllers mounted at `root/{memory,cpu,cpuacct,pids}`, groups under
-// `parent` in each; `unified_root` (may be empty) is a v2 hierarchy used for cgroup.kill.
-CgroupDriverPtr makeCgroupV1Driver(std::string root, std::string unified_root, std::string parent);
+// The directories groups are made in for the memory, cpu, cpuacct and pids v1 controllers.
+using V1Roots = std::array<std::string, 4>;
+// A v1 driver making its groups under `parent` below each of `roots`; `unified_root` (may be
+// empty) is a v2 hierarchy used for cgroup.kill.
+CgroupDriverPtr makeCgroupV1Driver(V1Roots roots, std::string unified_root, std::string parent);
+// This process's /proc/self/cgroup.
+std::string readOwnCgroups();
 // Chooses the driver for the host mounted at `root` (normally /sys/fs/cgroup): v2 when it is a
-// v2 hierarchy with the memory, cpu and pids controllers available; v1 when those controllers
-// are mounted as v1. Otherwise an error that says what is missing.
-Result<CgroupDriverPtr> detectCgroupDriver(const std::string& root, const std::string& parent);
+// v2 hierarchy with the memory, cpu and pids controllers available (groups under
+// `root/parent`); v1 when those controllers are mounted as v1 (groups under `parent` below this
+// process's own group in each hierarchy, per `membership`, the text of /proc/self/cgroup).
+// Otherwise an error that says what is missing.
+Result<CgroupDriverPtr> detectCgroupDriver(const std::string& root, const std::string& parent,
+                                           const std::string& membership = "");
 
 }  // namespace hearth

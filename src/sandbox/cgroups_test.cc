@@ -108,6 +108,27 @@ TEST_F(FakeCgroupTree, V1DriverWritesLimitsInEachControllerAndReadsUsage) {
   EXPECT_EQ(usage.oom_kills, 2);
 }
 
+// v1 groups nest below this process's own group in each hierarchy (here memory is limited at
+// /outer/x by whoever started Hearth), so the host's limits hold for them too.
+TEST_F(FakeCgroupTree, V1GroupsNestBelowTheProcesssOwnGroups) {
+  for (const char* controller : {"memory", "cpu", "cpuacct", "pids"}) {
+    fs::create_directories(root_ / controller);
+    put(root_ / controller / "cgroup.procs", "");
+  }
+  for (const char* own : {"memory/outer/x", "cpu/svc", "cpuacct/svc"}) {
+    fs::create_directories(root_ / own);  // this process's groups exist
+  }
+  auto driver = detectCgroupDriver(root_.string(), "hearth",
+                                   "7:pids:/\n4:memory:/outer/x\n2:cpu,cpuacct:/svc\n0::/\n");
+  ASSERT_TRUE(driver.isOk()) << driver.status().toString();
+  auto group = (*driver)->create("ee-3", {1 << 20, 1, 10});
+  ASSERT_TRUE(group.isOk()) << group.status().toString();
+  EXPECT_TRUE(fs::is_directory(root_ / "memory/outer/x/hearth/ee-3"));
+  EXPECT_TRUE(fs::is_directory(root_ / "cpu/svc/hearth/ee-3"));
+  EXPECT_TRUE(fs::is_directory(root_ / "cpuacct/svc/hearth/ee-3"));
+  EXPECT_TRUE(fs::is_directory(root_ / "pids/hearth/ee-3"));
+}
+
 TEST_F(FakeCgroupTree, NeitherHierarchyIsRefusedWithTheReason) {
   auto driver = detectCgroupDriver(root_.string(), "hearth");
   ASSERT_FALSE(driver.isOk());

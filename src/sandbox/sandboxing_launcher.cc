@@ -173,18 +173,34 @@ Result<SandboxLauncherPtr> makeSandboxingLauncher(SandboxingLauncherOptions opti
   if (::mkdir(options.staging_root.c_str(), 0755) != 0 && errno != EEXIST) {
     return internalError("cannot create the sandbox staging root " + options.staging_root);
   }
-  HEARTH_ASSIGN_OR_RETURN(CgroupDriverPtr instances,
-                          detectCgroupDriver(options.cgroup_root, options.cgroup_parent));
-  instances->removeAbandoned(kAgentLeaf);
-  HEARTH_ASSIGN_OR_RETURN(CgroupPtr instance,
-                          instances->create(options.instance_name, options.instance_limits));
+  const std::string membership = readOwnCgroups();
   HEARTH_ASSIGN_OR_RETURN(
-      CgroupDriverPtr driver,
-      detectCgroupDriver(options.cgroup_root, options.cgroup_parent + "/" + options.instance_name));
-  if (options.join_instance_group) {
-    HEARTH_ASSIGN_OR_RETURN(CgroupPtr agent, driver->create(kAgentLeaf, {}));
-    HEARTH_RETURN_IF_ERROR(joinGroup(*agent));
+      CgroupDriverPtr instances,
+      detectCgroupDriver(options.cgroup_root, options.cgroup_parent, membership));
+  instances->removeAbandoned(kAgentLeaf);
+  // Another agent starting at the same time may take this instance's groups for abandoned ones
+  // while their agent leaf is still empty (between its creation and the join): they are made
+  // again. Once joined, a group is never empty, so nothing removes it.
+  CgroupPtr instance;
+  CgroupDriverPtr driver;
+  Status joined = Status::ok();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    HEARTH_ASSIGN_OR_RETURN(instance,
+                            instances->create(options.instance_name, options.instance_limits));
+    HEARTH_ASSIGN_OR_RETURN(
+        driver,
+        detectCgroupDriver(options.cgroup_root, options.cgroup_parent + "/" + options.instance_name,
+                           membership));
+    if (!options.join_instance_group) {
+      break;
+    }
+    auto agent = driver->create(kAgentLeaf, {});
+    joined = agent.isOk() ? joinGroup(**agent) : agent.status();
+    if (joined.isOk()) {
+      break;
+    }
   }
+  HEARTH_RETURN_IF_ERROR(joined);
   HEARTH_ASSIGN_OR_RETURN(std::vector<sock_filter> filter, buildSeccompFilter());
   ProcessLauncherOptions process;
   process.isolation = std::make_shared<SandboxIsolation>(std::move(options), std::move(driver),

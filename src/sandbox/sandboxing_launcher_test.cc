@@ -17,6 +17,25 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Where the launcher makes `parent` in the hierarchy of `controller` ("unified" for v2): below
+// this process's own group there, as /proc/self/cgroup gives it.
+fs::path groupDir(const std::string& controller, const std::string& parent) {
+  std::ifstream membership("/proc/self/cgroup");
+  std::string own;
+  for (std::string line; std::getline(membership, line);) {
+    size_t first = line.find(':');
+    size_t second = line.find(':', first + 1);
+    std::string controllers = line.substr(first + 1, second - first - 1);
+    bool match = controller == "unified"
+                     ? controllers.empty()
+                     : ("," + controllers + ",").find("," + controller + ",") != std::string::npos;
+    if (match) {
+      own = line.substr(second + 1);
+    }
+  }
+  return fs::path("/sys/fs/cgroup") / controller / fs::path(own).relative_path() / parent;
+}
+
 // A sandboxing launcher for the whole suite; as root it must work (the suite runs as root in
 // CI), otherwise the suite is skipped with the reason.
 class SandboxingLauncherTest : public ::testing::Test {
@@ -44,7 +63,7 @@ class SandboxingLauncherTest : public ::testing::Test {
     launcher_ = nullptr;
     fs::remove_all(base_);
     for (const char* controller : {"memory", "cpu", "cpuacct", "pids", "unified"}) {
-      ::rmdir(("/sys/fs/cgroup/" + std::string(controller) + "/" + cgroup_parent_).c_str());
+      ::rmdir(groupDir(controller, cgroup_parent_).c_str());
     }
   }
   void SetUp() override {
@@ -215,7 +234,7 @@ struct HostResidue {
 HostResidue hostResidue(const std::string& cgroup_parent) {
   HostResidue residue;
   for (const char* controller : {"memory", "cpu", "cpuacct", "pids", "unified"}) {
-    fs::path dir = fs::path("/sys/fs/cgroup") / controller / cgroup_parent;
+    fs::path dir = groupDir(controller, cgroup_parent);
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
          it.increment(ec)) {
