@@ -91,21 +91,20 @@ void BM_PlainStart(benchmark::State& state) {
   auto launcher = ProcessLauncher::makeProcessLauncher();
   launchLoop(state, *launcher, false, false);
 }
-void BM_SandboxStart(benchmark::State& state) {
+// `whole_cycle`: time the exit and the teardown too, not only the start.
+void sandboxLoop(benchmark::State& state, bool whole_cycle) {
   SandboxLauncher* launcher = sandboxingLauncher();
   if (launcher == nullptr) {
     state.SkipWithError("this host cannot run sandboxes (needs root)");
     return;
   }
-  launchLoop(state, *launcher, true, false);
+  launchLoop(state, *launcher, true, whole_cycle);
+}
+void BM_SandboxStart(benchmark::State& state) {
+  sandboxLoop(state, false);
 }
 void BM_SandboxWholeCycle(benchmark::State& state) {
-  SandboxLauncher* launcher = sandboxingLauncher();
-  if (launcher == nullptr) {
-    state.SkipWithError("this host cannot run sandboxes (needs root)");
-    return;
-  }
-  launchLoop(state, *launcher, true, true);
+  sandboxLoop(state, true);
 }
 
 BENCHMARK(BM_PlainStart)->Unit(benchmark::kMillisecond)->Repetitions(5)->ReportAggregatesOnly();

@@ -387,10 +387,11 @@ std::vector<ResourceMonitor::Target> EnvironmentSupervisor::monitorTargets() {
     std::shared_ptr<Managed> env = entry.second;  // kept alive while sampled
     if (env->sandbox) {
       Sandbox* sandbox = env->sandbox.get();
-      targets.push_back({entry.first, sandbox->pid(), env->spec.vcpus,
-                         [env, sandbox] { return sandbox->residentBytes(); },
-                         [env, sandbox] { return sandbox->cpuNanos(); },
-                         [env, sandbox] { return sandbox->outOfMemory(); }});
+      targets.push_back({entry.first, sandbox->pid(), env->spec.vcpus, [env, sandbox] {
+                           SandboxUsage usage = sandbox->usage();
+                           return ResourceMonitor::Sample{usage.resident_bytes, usage.cpu_nanos,
+                                                          usage.out_of_memory};
+                         }});
     }
   }
   return targets;

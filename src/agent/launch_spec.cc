@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "sandbox/sandbox_plan.h"
+
 namespace hearth {
 
 bool SystemFileProbe::isExecutable(const std::string& path) const {
@@ -53,21 +55,11 @@ std::string interpreterFor(const std::map<std::string, std::string>& interpreter
 
 namespace {
 
-// Host directories a sandbox shows at the same path (sandbox_plan.cc).
-bool visibleInSandbox(const std::string& path) {
-  for (const char* dir : {"/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/"}) {
-    if (path.rfind(dir, 0) == 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
 // The interpreter a sandboxed EE runs: an absolute path the sandbox shows, or a bare name
 // found on the sandbox's PATH.
 std::string sandboxInterpreter(const std::string& interpreter, const FileProbe& probe) {
   if (interpreter.find('/') != std::string::npos) {
-    return visibleInSandbox(interpreter) && probe.isExecutable(interpreter) ? interpreter : "";
+    return sandboxShowsHostPath(interpreter) && probe.isExecutable(interpreter) ? interpreter : "";
   }
   for (const char* dir : {"/usr/local/bin/", "/usr/bin/", "/bin/"}) {
     if (probe.isExecutable(dir + interpreter)) {

@@ -87,11 +87,13 @@ void ResourceMonitor::run() {
     }
     std::vector<Target> targets = targets_();
     auto now = std::chrono::steady_clock::now();
+    std::vector<Sample> samples;
+    samples.reserve(targets.size());
     std::unordered_map<std::string, double> cgroup_cpu;
     for (const auto& target : targets) {
-      int64_t nanos = target.cpu_nanos ? target.cpu_nanos() : -1;
-      if (nanos >= 0) {
-        cgroup_cpu[target.id] = static_cast<double>(nanos) / 1e9;
+      samples.push_back(target.sample ? target.sample() : Sample{});
+      if (samples.back().cpu_nanos >= 0) {
+        cgroup_cpu[target.id] = static_cast<double>(samples.back().cpu_nanos) / 1e9;
       }
     }
     std::unordered_map<int, double> cpu;
@@ -100,10 +102,11 @@ void ResourceMonitor::run() {
     }
     double elapsed = std::chrono::duration<double>(now - last_at).count();
     Snapshot snapshot;
-    for (const auto& target : targets) {
+    for (size_t i = 0; i < targets.size(); ++i) {
+      const Target& target = targets[i];
       Usage usage;
-      usage.resident_bytes = target.resident_bytes ? target.resident_bytes() : 0;
-      usage.out_of_memory = target.out_of_memory && target.out_of_memory();
+      usage.resident_bytes = samples[i].resident_bytes;
+      usage.out_of_memory = samples[i].out_of_memory;
       std::optional<double> current_seconds;
       std::optional<double> previous_seconds;
       if (auto it = cgroup_cpu.find(target.id); it != cgroup_cpu.end()) {

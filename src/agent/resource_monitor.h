@@ -20,14 +20,17 @@ namespace hearth {
 // invoke path touches it. Thread-safe.
 class ResourceMonitor {
  public:
+  // What one read of an EE gives.
+  struct Sample {
+    int64_t resident_bytes = 0;
+    int64_t cpu_nanos = -1;      // CPU time so far from its cgroup; -1: walk /proc for its group
+    bool out_of_memory = false;  // the kernel killed one of its processes for memory
+  };
   struct Target {
     std::string id;
     int pid = 0;  // leader of the EE's process group
     int vcpus = 1;
-    std::function<int64_t()> resident_bytes;  // keeps what it reads alive while sampling
-    // CPU time so far from the EE's cgroup, or -1 (then /proc is walked for its group).
-    std::function<int64_t()> cpu_nanos;
-    std::function<bool()> out_of_memory;  // the kernel killed one of its processes for memory
+    std::function<Sample()> sample;  // keeps what it reads alive while sampling
   };
   struct Usage {
     int64_t resident_bytes = 0;

@@ -223,10 +223,10 @@ int main(int argc, char** argv) {
   if (!server.insecure_no_sandbox) {
     hearth::Status support = hearth::checkSandboxSupport("/sys/fs/cgroup");
     if (!support.isOk()) {
-      std::cerr << "hearth up: cannot sandbox execution environments on this host: "
-                << support.message()
-                << ". Pass --insecure-no-sandbox to run them as plain processes "
-                   "(development only: functions then run unisolated, with Hearth's own privileges).\n";
+      std::cerr
+          << "hearth up: cannot sandbox execution environments on this host: " << support.message()
+          << ". Pass --insecure-no-sandbox to run them as plain processes "
+             "(development only: functions then run unisolated, with Hearth's own privileges).\n";
       return 1;
     }
   } else {

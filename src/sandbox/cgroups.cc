@@ -10,6 +10,8 @@
 #include <charconv>
 #include <cstring>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace hearth {
 namespace {
@@ -31,6 +33,16 @@ Status writeControl(const std::string& path, std::string_view value) {
   if (n != static_cast<ssize_t>(value.size())) {
     return internalError("cgroup: cannot write '" + std::string(value) + "' to " + path + ": " +
                          errnoText(n < 0 ? err : EIO));
+  }
+  return Status::ok();
+}
+
+using ControlWrites = std::vector<std::pair<std::string, std::string>>;  // file, value
+
+// Writes each control file in order; the first failure is returned.
+Status writeControls(const ControlWrites& writes) {
+  for (const auto& [file, value] : writes) {
+    HEARTH_RETURN_IF_ERROR(writeControl(file, value));
   }
   return Status::ok();
 }
@@ -243,27 +255,21 @@ class CgroupV2Driver final : public CgroupDriver {
       (void)group->remove();
       return status;
     };
+    ControlWrites writes;
     if (limits.memory_bytes > 0) {
-      auto status = writeControl(path + "/memory.max", std::to_string(limits.memory_bytes));
-      if (!status.isOk()) {
-        return fail(status);
-      }
-      if (exists(path + "/memory.swap.max")) {
-        (void)writeControl(path + "/memory.swap.max", "0");
-      }
+      writes.emplace_back(path + "/memory.max", std::to_string(limits.memory_bytes));
     }
     if (limits.vcpus > 0) {
-      auto status =
-          writeControl(path + "/cpu.max", std::to_string(limits.vcpus * 100000) + " 100000");
-      if (!status.isOk()) {
-        return fail(status);
-      }
+      writes.emplace_back(path + "/cpu.max", std::to_string(limits.vcpus * 100000) + " 100000");
     }
     if (limits.pids_max > 0) {
-      auto status = writeControl(path + "/pids.max", std::to_string(limits.pids_max));
-      if (!status.isOk()) {
-        return fail(status);
-      }
+      writes.emplace_back(path + "/pids.max", std::to_string(limits.pids_max));
+    }
+    if (Status status = writeControls(writes); !status.isOk()) {
+      return fail(status);
+    }
+    if (limits.memory_bytes > 0 && exists(path + "/memory.swap.max")) {
+      (void)writeControl(path + "/memory.swap.max", "0");
     }
     return CgroupPtr(std::move(group));
   }
@@ -377,30 +383,24 @@ class CgroupV1Driver final : public CgroupDriver {
       }
       unified = *dir;
     }
+    ControlWrites writes;
     if (limits.memory_bytes > 0) {
-      std::string bytes = std::to_string(limits.memory_bytes);
-      auto status = writeControl(dirs[0] + "/memory.limit_in_bytes", bytes);
-      if (!status.isOk()) {
-        return rollback(status);
-      }
-      if (exists(dirs[0] + "/memory.memsw.limit_in_bytes")) {
-        (void)writeControl(dirs[0] + "/memory.memsw.limit_in_bytes", bytes);
-      }
+      writes.emplace_back(dirs[0] + "/memory.limit_in_bytes", std::to_string(limits.memory_bytes));
     }
     if (limits.vcpus > 0) {
-      auto status = writeControl(dirs[1] + "/cpu.cfs_period_us", "100000");
-      if (status.isOk()) {
-        status = writeControl(dirs[1] + "/cpu.cfs_quota_us", std::to_string(limits.vcpus * 100000));
-      }
-      if (!status.isOk()) {
-        return rollback(status);
-      }
+      writes.emplace_back(dirs[1] + "/cpu.cfs_period_us", "100000");
+      writes.emplace_back(dirs[1] + "/cpu.cfs_quota_us", std::to_string(limits.vcpus * 100000));
     }
     if (limits.pids_max > 0) {
-      auto status = writeControl(dirs[3] + "/pids.max", std::to_string(limits.pids_max));
-      if (!status.isOk()) {
-        return rollback(status);
-      }
+      writes.emplace_back(dirs[3] + "/pids.max", std::to_string(limits.pids_max));
+    }
+    if (Status status = writeControls(writes); !status.isOk()) {
+      return rollback(status);
+    }
+    // With swap accounting, swap counts against the same limit.
+    if (limits.memory_bytes > 0 && exists(dirs[0] + "/memory.memsw.limit_in_bytes")) {
+      (void)writeControl(dirs[0] + "/memory.memsw.limit_in_bytes",
+                         std::to_string(limits.memory_bytes));
     }
     return CgroupPtr(std::make_unique<CgroupV1>(dirs[0], dirs[1], dirs[2], dirs[3], unified));
   }
@@ -456,6 +456,14 @@ CgroupDriverPtr makeCgroupV1Driver(V1Roots roots, std::string unified_root, std:
 
 std::string readOwnCgroups() {
   return readControl("/proc/self/cgroup");
+}
+
+Status moveIntoCgroup(const Cgroup& group, pid_t pid) {
+  std::string text = std::to_string(pid);
+  for (const auto& file : group.procsFiles()) {
+    HEARTH_RETURN_IF_ERROR(writeControl(file, text));
+  }
+  return Status::ok();
 }
 
 Result<CgroupDriverPtr> detectCgroupDriver(const std::string& root, const std::string& parent,

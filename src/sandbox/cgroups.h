@@ -5,6 +5,8 @@
 // Two drivers behind one interface: cgroup v1 (a directory per controller, with the v2
 // hierarchy, when mounted beside it, for cgroup.kill) and cgroup v2 (one directory).
 
+#include <sys/types.h>
+
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -64,6 +66,8 @@ using V1Roots = std::array<std::string, 4>;
 CgroupDriverPtr makeCgroupV1Driver(V1Roots roots, std::string unified_root, std::string parent);
 // This process's /proc/self/cgroup.
 std::string readOwnCgroups();
+// Moves the process `pid` (all its threads) into `group`, in every hierarchy.
+[[nodiscard]] Status moveIntoCgroup(const Cgroup& group, pid_t pid);
 // Chooses the driver for the host mounted at `root` (normally /sys/fs/cgroup): v2 when it is a
 // v2 hierarchy with the memory, cpu and pids controllers available (groups under
 // `root/parent`); v1 when those controllers are mounted as v1 (groups under `parent` below this

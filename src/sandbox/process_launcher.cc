@@ -556,6 +556,13 @@ class ProcessSandbox final : public Sandbox {
     }
     return state_->isolated && !state_->reaped && state_->isolated->cgroup()->usage().oom_kills > 0;
   }
+  SandboxUsage usage() const override {
+    if (!state_->isolated || state_->reaped) {
+      return {residentBytes(), -1, state_->out_of_memory};
+    }
+    CgroupUsage group = state_->isolated->cgroup()->usage();
+    return {group.memory_bytes, group.cpu_nanos, state_->out_of_memory || group.oom_kills > 0};
+  }
   int takeRuntimeApiListener() override { return state_->runtime_api_fd.exchange(-1); }
 
  private:

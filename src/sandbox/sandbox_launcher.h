@@ -43,6 +43,13 @@ using OutputCallback = std::function<void(OutputStream stream, std::string line)
 // or 128 + signal number when it was killed by a signal.
 using ExitCallback = std::function<void(int exit_code)>;
 
+// One reading of a sandbox's resources.
+struct SandboxUsage {
+  int64_t resident_bytes = 0;
+  int64_t cpu_nanos = -1;
+  bool out_of_memory = false;
+};
+
 // A running sandbox. Destroying the handle does not stop the process: call terminate().
 class Sandbox {
  public:
@@ -58,6 +65,8 @@ class Sandbox {
   // Whether the kernel has killed a process of the sandbox for its memory limit (so far while it
   // runs; final once the exit callback runs).
   virtual bool outOfMemory() const { return false; }
+  // residentBytes(), cpuNanos() and outOfMemory() in one reading (one read of the cgroup).
+  virtual SandboxUsage usage() const { return {residentBytes(), cpuNanos(), outOfMemory()}; }
   // The Runtime API listener the launcher made inside the sandbox (LaunchSpec::runtime_api_port),
   // once; the caller owns it. -1 when there is none.
   virtual int takeRuntimeApiListener() { return -1; }

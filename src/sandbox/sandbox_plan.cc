@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 
 namespace hearth {
 namespace {
@@ -59,6 +60,16 @@ std::string parentOf(const std::string& path) {
 }
 
 }  // namespace
+
+bool sandboxShowsHostPath(const std::string& path) {
+  for (std::string_view dir : kSystemDirs) {
+    if (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+        path[dir.size()] == '/') {
+      return true;
+    }
+  }
+  return false;
+}
 
 HostLayout probeHostLayout() {
   HostLayout layout;

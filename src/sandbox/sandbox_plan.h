@@ -50,6 +50,10 @@ struct HostLayout {
 // Reads the running host's layout.
 HostLayout probeHostLayout();
 
+// Whether a sandbox shows the host file `path` at the same path: it lies in one of the host's
+// system directories (/usr, /bin, /sbin, /lib, /lib32, /lib64, /libx32) the root binds.
+bool sandboxShowsHostPath(const std::string& path);
+
 struct SandboxIdentity {
   uid_t uid = 993;  // AWS Lambda runs functions as sbx_user1051 (993:990)
   gid_t gid = 990;

@@ -1,13 +1,11 @@
 #include "sandbox/sandboxing_launcher.h"
 
-#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
-#include <cstring>
 #include <mutex>
 #include <string_view>
 
@@ -21,23 +19,6 @@ namespace hearth {
 namespace {
 
 constexpr const char* kAgentLeaf = "agent";
-
-// Moves this whole process into `group`.
-Status joinGroup(const Cgroup& group) {
-  std::string pid = std::to_string(::getpid());
-  for (const auto& file : group.procsFiles()) {
-    int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
-    bool ok = fd >= 0 && ::write(fd, pid.data(), pid.size()) == static_cast<ssize_t>(pid.size());
-    int err = errno;
-    if (fd >= 0) {
-      ::close(fd);
-    }
-    if (!ok) {
-      return internalError("cannot join " + file + ": " + std::strerror(err));
-    }
-  }
-  return Status::ok();
-}
 
 std::string cgroupLeafName(const std::string& id, uint64_t serial) {
   std::string leaf = "ee-";
@@ -195,7 +176,7 @@ Result<SandboxLauncherPtr> makeSandboxingLauncher(SandboxingLauncherOptions opti
       break;
     }
     auto agent = driver->create(kAgentLeaf, {});
-    joined = agent.isOk() ? joinGroup(**agent) : agent.status();
+    joined = agent.isOk() ? moveIntoCgroup(**agent, ::getpid()) : agent.status();
     if (joined.isOk()) {
       break;
     }
