@@ -1,5 +1,7 @@
 #include "sandbox/sandboxing_launcher.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +19,29 @@
 
 namespace hearth {
 namespace {
+
+// An exclusive flock(2) on the cgroup root directory, held for its lifetime; a no-op where the
+// directory cannot be opened.
+class CgroupTreeLock {
+ public:
+  explicit CgroupTreeLock(const std::string& cgroup_root)
+      : fd_(::open(cgroup_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_ >= 0) {
+      while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+      }
+    }
+  }
+  ~CgroupTreeLock() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  CgroupTreeLock(const CgroupTreeLock&) = delete;
+  CgroupTreeLock& operator=(const CgroupTreeLock&) = delete;
+
+ private:
+  int fd_;
+};
 
 constexpr const char* kAgentLeaf = "agent";
 
@@ -61,7 +86,10 @@ class SandboxIsolation final : public Isolation {
                             cgroups_->create(cgroupLeafName(spec.id, next_serial_++), limits));
     SandboxPlan plan;
     plan.staging_root = options_.staging_root;
-    plan.steps = planRoot(spec, layout_, options_.staging_root, options_.identity);
+    // A root file system's layout is read per launch: its entries are few, and it may change.
+    plan.steps = planRoot(
+        spec, spec.root_filesystem.empty() ? layout_ : probeHostLayout(spec.root_filesystem),
+        options_.staging_root, options_.identity);
     plan.cgroup_procs = cgroup->procsFiles();
     plan.identity = options_.identity;
     plan.runtime_api_port = spec.runtime_api_port;
@@ -158,30 +186,25 @@ Result<SandboxLauncherPtr> makeSandboxingLauncher(SandboxingLauncherOptions opti
   HEARTH_ASSIGN_OR_RETURN(
       CgroupDriverPtr instances,
       detectCgroupDriver(options.cgroup_root, options.cgroup_parent, membership));
-  instances->removeAbandoned(kAgentLeaf);
-  // Another agent starting at the same time may take this instance's groups for abandoned ones
-  // while their agent leaf is still empty (between its creation and the join): they are made
-  // again. Once joined, a group is never empty, so nothing removes it.
   CgroupPtr instance;
   CgroupDriverPtr driver;
-  Status joined = Status::ok();
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  {
+    // Agents starting at the same time take turns, so that none sweeps the groups of another
+    // between their creation and its join (an agent leaf is empty only then, or once its agent
+    // has gone).
+    CgroupTreeLock lock(options.cgroup_root);
+    instances->removeAbandoned(kAgentLeaf);
     HEARTH_ASSIGN_OR_RETURN(instance,
                             instances->create(options.instance_name, options.instance_limits));
     HEARTH_ASSIGN_OR_RETURN(
         driver,
         detectCgroupDriver(options.cgroup_root, options.cgroup_parent + "/" + options.instance_name,
                            membership));
-    if (!options.join_instance_group) {
-      break;
-    }
-    auto agent = driver->create(kAgentLeaf, {});
-    joined = agent.isOk() ? moveIntoCgroup(**agent, ::getpid()) : agent.status();
-    if (joined.isOk()) {
-      break;
+    if (options.join_instance_group) {
+      HEARTH_ASSIGN_OR_RETURN(CgroupPtr agent, driver->create(kAgentLeaf, {}));
+      HEARTH_RETURN_IF_ERROR(moveIntoCgroup(*agent, ::getpid()));
     }
   }
-  HEARTH_RETURN_IF_ERROR(joined);
   HEARTH_ASSIGN_OR_RETURN(std::vector<sock_filter> filter, buildSeccompFilter());
   ProcessLauncherOptions process;
   process.isolation = std::make_shared<SandboxIsolation>(std::move(options), std::move(driver),
