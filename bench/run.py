@@ -16,6 +16,9 @@ import time, urllib.request, zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEARTH = os.environ.get("HEARTH_BIN", os.path.join(ROOT, "build", "bin", "hearth"))
+# This host's interpreters for Lambda's runtimes where it lacks their versions.
+SUBSTITUTES = subprocess.run([os.path.join(ROOT, "scripts", "lib", "runtime-substitutes")],
+                             check=True, capture_output=True, text=True).stdout.split()
 ACCOUNT = "123456789012"
 
 
@@ -78,7 +81,7 @@ class Server:
         self.log = open(os.path.join(self.dir, "server.log"), "w")
         self.proc = subprocess.Popen([HEARTH, "up", "--listen", f"127.0.0.1:{self.port}",
                                       "--data-dir", os.path.join(self.dir, "data"),
-                                      "--log-level", "warn", *extra],
+                                      "--log-level", "warn", *SUBSTITUTES, *extra],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(200):
             try:

@@ -16,6 +16,7 @@
 #include "agent/execution_environment.h"
 #include "agent/log_buffer.h"
 #include "agent/resource_monitor.h"
+#include "agent/runtime_roots.h"
 #include "artifact/encoding.h"
 #include "common/clock.h"
 #include "common/ids.h"
@@ -106,8 +107,8 @@ class AgentImpl final : public Agent, private RuntimeApiListeners {
     deps.files = &files_;
     deps.listeners = this;
     deps.clock = &clock_;
-    deps.launch_context = LaunchContext{options_.runtimes_dir, options_.interpreters,
-                                        options_.region, options_.instance_id, options_.sandboxed};
+    deps.launch_context = LaunchContext{options_.runtimes_dir, resolveRuntimes(), options_.region,
+                                        options_.instance_id, options_.sandboxed};
     deps.instance_id = options_.instance_id;
     deps.changed = [this] { pokeControl(); };
     environments_ = std::make_unique<EnvironmentSupervisor>(std::move(deps));
@@ -166,6 +167,12 @@ class AgentImpl final : public Agent, private RuntimeApiListeners {
   }
 
  private:
+  std::map<std::string, RuntimeRoot> resolveRuntimes() const {
+    return resolveAndLogRuntimeRoots(
+        RuntimeSources{options_.interpreters, options_.root_filesystems, options_.sandboxed},
+        "agent " + options_.instance_id);
+  }
+
   void pokeControl() {
     if (control_) {
       control_->poke();

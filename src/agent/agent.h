@@ -22,9 +22,11 @@ struct AgentOptions {
   std::string listen_host = "127.0.0.1";  // where routers and runtimes reach this agent
   std::string work_dir;                   // code cache and scratch space
   std::string runtimes_dir;               // Hearth's bootstraps (runtimes/python, runtimes/node)
-  // Runtime identifier prefix → interpreter, e.g. {"python": "python3", "nodejs": "node"}.
-  // A more specific key ("python3.13") wins over a shorter one ("python").
-  std::map<std::string, std::string> interpreters = {{"python", "python3"}, {"nodejs", "node"}};
+  // The operator's runtime mappings (runtime_roots.h): runtime identifier or prefix →
+  // interpreter, and runtime identifier → root file system. Without one, a runtime takes an
+  // installed interpreter of its own version, or has none.
+  std::map<std::string, std::string> interpreters;
+  std::map<std::string, std::string> root_filesystems;
   std::string region = "us-east-1";
   std::chrono::milliseconds heartbeat_interval{1000};
   // The agent outlives a server restart; with no answer from its server for this long it drains

@@ -40,37 +40,6 @@ std::string SystemFileProbe::findOnPath(const std::string& program) const {
   return "";
 }
 
-std::string interpreterFor(const std::map<std::string, std::string>& interpreters,
-                           const std::string& runtime) {
-  std::string best;
-  size_t best_len = 0;
-  for (const auto& [prefix, interpreter] : interpreters) {
-    if (runtime.rfind(prefix, 0) == 0 && prefix.size() >= best_len) {
-      best = interpreter;
-      best_len = prefix.size();
-    }
-  }
-  return best;
-}
-
-namespace {
-
-// The interpreter a sandboxed EE runs: an absolute path the sandbox shows, or a bare name
-// found on the sandbox's PATH.
-std::string sandboxInterpreter(const std::string& interpreter, const FileProbe& probe) {
-  if (interpreter.find('/') != std::string::npos) {
-    return sandboxShowsHostPath(interpreter) && probe.isExecutable(interpreter) ? interpreter : "";
-  }
-  for (const char* dir : {"/usr/local/bin/", "/usr/bin/", "/bin/"}) {
-    if (probe.isExecutable(dir + interpreter)) {
-      return dir + interpreter;
-    }
-  }
-  return "";
-}
-
-}  // namespace
-
 LaunchCommand launchCommand(const protocol::EnvironmentSpec& spec, const std::string& code_dir,
                             const LaunchContext& context, const FileProbe& probe) {
   LaunchCommand command;
@@ -87,33 +56,20 @@ LaunchCommand launchCommand(const protocol::EnvironmentSpec& spec, const std::st
     command.argv = {task_root + "/bootstrap"};
     return command;
   }
-  std::string interpreter = interpreterFor(context.interpreters, spec.runtime);
-  std::string resolved = interpreter.empty() ? ""
-                         : context.sandboxed ? sandboxInterpreter(interpreter, probe)
-                                             : probe.findOnPath(interpreter);
-  if (resolved.empty()) {
-    command.refusal_type = "Runtime.InvalidRuntime";
-    command.refusal_message =
-        context.sandboxed
-            ? fmt::format(
-                  "runtime {} maps to interpreter '{}', which is not installed where the "
-                  "sandbox sees it (under /usr, /bin or /lib); configure it with --interpreter",
-                  spec.runtime, interpreter)
-            : fmt::format(
-                  "runtime {} maps to interpreter '{}', which is not installed on this instance; "
-                  "configure it with --interpreter",
-                  spec.runtime, interpreter);
-    return command;
-  }
-  const char* bootstrap = spec.runtime.rfind("python", 0) == 0   ? "/python/bootstrap.py"
-                          : spec.runtime.rfind("nodejs", 0) == 0 ? "/node/bootstrap.mjs"
-                                                                 : nullptr;
-  if (bootstrap == nullptr || !probe.isReadable(context.runtimes_dir + bootstrap)) {
+  auto root = context.runtimes.find(spec.runtime);
+  auto need = requirementOf(spec.runtime);
+  if (root == context.runtimes.end() || !need ||
+      !probe.isReadable(context.runtimes_dir + need->bootstrap)) {
     command.refusal_type = "Runtime.InvalidRuntime";
     command.refusal_message = fmt::format("Hearth has no bootstrap for runtime {}", spec.runtime);
     return command;
   }
-  command.argv = {resolved, runtime_root + bootstrap};
+  if (!root->second.available()) {
+    command.refusal_type = "Runtime.InvalidRuntime";
+    command.refusal_message = root->second.missing;
+    return command;
+  }
+  command.argv = {root->second.interpreter, runtime_root + need->bootstrap};
   return command;
 }
 
@@ -129,6 +85,9 @@ LaunchSpec buildLaunchSpec(const std::string& environment_id, const protocol::En
     launch.mounts = {{code_dir, kSandboxTaskRoot}, {context.runtimes_dir, kSandboxRuntimeRoot}};
     launch.tmp_bytes = spec.ephemeral_storage_mb * 1024 * 1024;
     launch.runtime_api_port = runtime_api_port;
+    if (auto root = context.runtimes.find(spec.runtime); root != context.runtimes.end()) {
+      launch.root_filesystem = root->second.root_filesystem;
+    }
   }
   launch.memory_limit_bytes = spec.memory_mb * 1024 * 1024;
   launch.vcpus = spec.vcpus;

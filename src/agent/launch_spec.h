@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/runtime_roots.h"
 #include "common/result.h"
 #include "protocol/agent_protocol.h"
 #include "sandbox/sandbox_launcher.h"
@@ -43,8 +44,9 @@ inline constexpr uint16_t kSandboxRuntimeApiPort = 9001;
 // How one agent runs EEs.
 struct LaunchContext {
   std::string runtimes_dir;  // Hearth's bootstraps (a host path)
-  // Runtime identifier prefix → interpreter (the longest matching prefix wins).
-  std::map<std::string, std::string> interpreters;
+  // Runtime identifier → its interpreter, resolved when the agent started
+  // (resolveRuntimeRoots); a runtime not listed has no bootstrap.
+  std::map<std::string, RuntimeRoot> runtimes;
   std::string region;
   std::string instance_id;
   // EEs run in sandboxes: commands and the environment use sandbox paths (/var/task,
@@ -52,8 +54,8 @@ struct LaunchContext {
   bool sandboxed = false;
 };
 
-// The command for an EE: the deployment's `bootstrap` for provided.* runtimes, else the mapped
-// interpreter and Hearth's bootstrap for it. Pure given the probe.
+// The command for an EE: the deployment's `bootstrap` for provided.* runtimes, else the
+// runtime's interpreter and Hearth's bootstrap for it. Pure given the probe.
 struct LaunchCommand {
   std::vector<std::string> argv;
   std::string refusal_type;  // set (with refusal_message) when the EE cannot be launched
@@ -65,13 +67,10 @@ LaunchCommand launchCommand(const protocol::EnvironmentSpec& spec, const std::st
 // The complete process spec of an EE whose command is `argv` and whose Runtime API listens on
 // 127.0.0.1:runtime_api_port (kSandboxRuntimeApiPort inside a sandbox, which the launcher then
 // opens): LMI's environment variables, the function's own (which may not
-// replace the platform's, except PATH, LANG and TZ), limits. Pure.
+// replace the platform's, except PATH, LANG and TZ), limits, and the runtime's root file
+// system when it has one. Pure.
 LaunchSpec buildLaunchSpec(const std::string& environment_id, const protocol::EnvironmentSpec& spec,
                            const std::string& code_dir, std::vector<std::string> argv,
                            uint16_t runtime_api_port, const LaunchContext& context);
-
-// Resolves the interpreter for `runtime` from `interpreters` (longest matching prefix).
-std::string interpreterFor(const std::map<std::string, std::string>& interpreters,
-                           const std::string& runtime);
 
 }  // namespace hearth

@@ -39,17 +39,24 @@ protocol::EnvironmentSpec spec(std::string runtime) {
   return s;
 }
 
-LaunchContext context() {
-  return LaunchContext{
-      "/opt/hearth/runtimes",
-      {{"python", "python3"}, {"python3.13", "/opt/py313/bin/python3"}, {"nodejs", "node"}},
-      "eu-west-1",
-      "i-1"};
+RuntimeRoot root(std::string interpreter, std::string version) {
+  return RuntimeRoot{std::move(interpreter), "", std::move(version), false, ""};
 }
 
-TEST(LaunchCommand, PicksTheLongestInterpreterPrefixAndHearthsBootstrap) {
+LaunchContext context() {
+  RuntimeRoot missing;
+  missing.missing = "Runtime python3.14 needs Python 3.14, which this instance does not have";
+  return LaunchContext{"/opt/hearth/runtimes",
+                       {{"python3.12", root("/usr/bin/python3", "3.12.3")},
+                        {"python3.13", root("/opt/py313/bin/python3", "3.13.1")},
+                        {"python3.14", missing},
+                        {"nodejs22.x", root("/usr/bin/node", "22.3.0")}},
+                       "eu-west-1",
+                       "i-1"};
+}
+
+TEST(LaunchCommand, RunsTheRuntimesInterpreterWithHearthsBootstrap) {
   FakeProbe probe;
-  probe.executable = {"/usr/bin/python3", "/opt/py313/bin/python3", "/usr/bin/node"};
   probe.readable = {"/opt/hearth/runtimes/python/bootstrap.py",
                     "/opt/hearth/runtimes/node/bootstrap.mjs"};
   auto py312 = launchCommand(spec("python3.12"), "/code", context(), probe);
@@ -59,20 +66,25 @@ TEST(LaunchCommand, PicksTheLongestInterpreterPrefixAndHearthsBootstrap) {
   EXPECT_EQ(py313.argv[0], "/opt/py313/bin/python3");
   auto node = launchCommand(spec("nodejs22.x"), "/code", context(), probe);
   EXPECT_EQ(node.argv[1], "/opt/hearth/runtimes/node/bootstrap.mjs");
+  // A missing runtime fails with the reason its resolution gave.
+  auto py314 = launchCommand(spec("python3.14"), "/code", context(), probe);
+  EXPECT_EQ(py314.refusal_type, "Runtime.InvalidRuntime");
+  EXPECT_EQ(py314.refusal_message,
+            "Runtime python3.14 needs Python 3.14, which this instance does not have");
 }
 
 TEST(LaunchCommand, RefusesWithTheErrorTypeAVersionFailsWith) {
   FakeProbe probe;
-  auto missing_interpreter = launchCommand(spec("python3.12"), "/code", context(), probe);
-  EXPECT_EQ(missing_interpreter.refusal_type, "Runtime.InvalidRuntime");
-  EXPECT_NE(missing_interpreter.refusal_message.find("python3"), std::string::npos);
+  auto no_bootstrap = launchCommand(spec("python3.12"), "/code", context(), probe);
+  EXPECT_EQ(no_bootstrap.refusal_type, "Runtime.InvalidRuntime");
+  EXPECT_NE(no_bootstrap.refusal_message.find("no bootstrap"), std::string::npos);
   auto provided = launchCommand(spec("provided.al2023"), "/code", context(), probe);
   EXPECT_EQ(provided.refusal_type, "Runtime.InvalidEntrypoint");
   probe.executable.insert("/code/bootstrap");
   EXPECT_EQ(launchCommand(spec("provided.al2023"), "/code", context(), probe).argv,
             (std::vector<std::string>{"/code/bootstrap"}));
   probe.executable.insert("/usr/bin/java");
-  auto java = launchCommand(spec("java21"), "/code", {"/r", {{"java", "java"}}, "r", "i"}, probe);
+  auto java = launchCommand(spec("java21"), "/code", context(), probe);
   EXPECT_EQ(java.refusal_type, "Runtime.InvalidRuntime") << "no bootstrap for java";
 }
 
@@ -100,10 +112,9 @@ TEST(BuildLaunchSpec, SetsLmisVariablesAndKeepsThePlatformsOwn) {
 // In a sandbox the EE sees sandbox paths only: the code at /var/task, Hearth's runtimes at
 // /var/runtime, its Runtime API inside at 127.0.0.1:9001; interpreters must live where the
 // sandbox shows the host (under /usr, /bin, /lib).
-TEST(LaunchCommand, SandboxedCommandsUseSandboxPathsAndVisibleInterpreters) {
+TEST(LaunchCommand, SandboxedCommandsUseSandboxPaths) {
   FakeProbe probe;
-  probe.executable = {"/usr/bin/python3", "/opt/py313/bin/python3", "/usr/bin/node",
-                      "/code/bootstrap"};
+  probe.executable = {"/code/bootstrap"};
   probe.readable = {"/opt/hearth/runtimes/python/bootstrap.py"};
   LaunchContext sandboxed = context();
   sandboxed.sandboxed = true;
@@ -112,11 +123,25 @@ TEST(LaunchCommand, SandboxedCommandsUseSandboxPathsAndVisibleInterpreters) {
             (std::vector<std::string>{"/usr/bin/python3", "/var/runtime/python/bootstrap.py"}));
   auto provided = launchCommand(spec("provided.al2023"), "/code", sandboxed, probe);
   EXPECT_EQ(provided.argv, (std::vector<std::string>{"/var/task/bootstrap"}));
-  // /opt is not in the sandbox: the mapping is refused with the reason.
-  auto py313 = launchCommand(spec("python3.13"), "/code", sandboxed, probe);
-  EXPECT_EQ(py313.refusal_type, "Runtime.InvalidRuntime");
-  EXPECT_NE(py313.refusal_message.find("/opt/py313/bin/python3"), std::string::npos);
-  EXPECT_NE(py313.refusal_message.find("--interpreter"), std::string::npos);
+}
+
+// A runtime with a root file system runs its interpreter inside it, and the sandbox shows it.
+TEST(BuildLaunchSpec, ARuntimesRootFilesystemGoesToTheSandbox) {
+  LaunchContext sandboxed = context();
+  sandboxed.sandboxed = true;
+  sandboxed.runtimes["python3.13"] =
+      RuntimeRoot{"/var/lang/bin/python3.13", "/images/py313", "3.13.7", false, ""};
+  FakeProbe probe;
+  probe.readable = {"/opt/hearth/runtimes/python/bootstrap.py"};
+  auto command = launchCommand(spec("python3.13"), "/code", sandboxed, probe);
+  EXPECT_EQ(command.argv[0], "/var/lang/bin/python3.13");
+  LaunchSpec launch = buildLaunchSpec("ee-1", spec("python3.13"), "/code", command.argv,
+                                      kSandboxRuntimeApiPort, sandboxed);
+  EXPECT_EQ(launch.root_filesystem, "/images/py313");
+  EXPECT_EQ(buildLaunchSpec("ee-2", spec("python3.12"), "/code", {"/usr/bin/python3"},
+                            kSandboxRuntimeApiPort, sandboxed)
+                .root_filesystem,
+            "");
 }
 
 TEST(BuildLaunchSpec, SandboxedSpecMountsCodeAndRuntimeAndListensInside) {

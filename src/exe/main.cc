@@ -5,12 +5,15 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "agent/agent.h"
+#include "agent/runtime_roots.h"
 #include "cli/commands.h"
 #include "sandbox/process_launcher.h"
 #include "sandbox/sandboxing_launcher.h"
+#include "server/demo.h"
 #include "server/server.h"
 
 namespace {
@@ -23,17 +26,39 @@ void blockTerminationSignals(sigset_t* set) {
   pthread_sigmask(SIG_BLOCK, set, nullptr);
 }
 
-// Parses repeated PREFIX=INTERPRETER options, e.g. python=/usr/bin/python3.
-std::map<std::string, std::string> parseInterpreters(const std::vector<std::string>& specs) {
+// Parses repeated KEY=VALUE options, e.g. --interpreter python3.13=/usr/bin/python3.
+std::map<std::string, std::string> parseMappings(const std::vector<std::string>& specs,
+                                                 const std::string& option,
+                                                 const std::string& form) {
   std::map<std::string, std::string> out;
   for (const auto& spec : specs) {
     auto eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
-      throw CLI::ValidationError("--interpreter", "expected RUNTIME_PREFIX=PROGRAM");
+      throw CLI::ValidationError(option, "expected " + form + ", got '" + spec + "'");
     }
     out[spec.substr(0, eq)] = spec.substr(eq + 1);
   }
   return out;
+}
+
+std::map<std::string, std::string> parseInterpreters(const std::vector<std::string>& specs) {
+  return parseMappings(specs, "--interpreter", "RUNTIME=PROGRAM (or RUNTIME_PREFIX=PROGRAM)");
+}
+
+// --runtime-root RUNTIME=DIR: DIR must be an absolute path to a directory.
+std::map<std::string, std::string> parseRuntimeRoots(const std::vector<std::string>& specs) {
+  auto roots = parseMappings(specs, "--runtime-root", "RUNTIME=DIR");
+  for (auto& [runtime, dir] : roots) {
+    std::error_code ec;
+    if (dir.front() != '/' || !std::filesystem::is_directory(dir, ec)) {
+      throw CLI::ValidationError("--runtime-root",
+                                 runtime + "=" + dir + ": DIR must be an absolute directory");
+    }
+    while (dir.size() > 1 && dir.back() == '/') {
+      dir.pop_back();
+    }
+  }
+  return roots;
 }
 
 // Servers and agents hold many sockets, pipes and listeners: use the hard file limit.
@@ -106,10 +131,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   std::vector<std::string> interpreters;
+  std::vector<std::string> runtime_roots;
   int queue_wait_ms = 50;
   up->add_option("--runtimes-dir", server.runtimes_dir, "Directory of Hearth's runtime bootstraps");
   up->add_option("--interpreter", interpreters,
-                 "Runtime prefix to interpreter, e.g. python=/usr/bin/python3 (repeatable)");
+                 "Runtime (or runtime prefix) to interpreter, e.g. python3.13=/usr/bin/python3.13; "
+                 "one of another version is used as a logged substitution (repeatable)");
+  up->add_option("--runtime-root", runtime_roots,
+                 "Runtime to a root file system directory, e.g. an unpacked Lambda base image: "
+                 "python3.13=/srv/images/python3.13 (repeatable)");
   up->add_option("--instance-catalog", server.instance_catalog,
                  "JSON instance-type catalogue replacing the built-in one");
   int64_t agent_orphan_timeout_ms = 60000;
@@ -138,7 +168,11 @@ int main(int argc, char** argv) {
   agent_cmd->add_option("--orphan-timeout-ms", orphan_timeout_ms,
                         "Stop after the server has not answered for this long");
   std::vector<std::string> agent_interpreters;
-  agent_cmd->add_option("--interpreter", agent_interpreters, "Runtime prefix to interpreter");
+  agent_cmd->add_option("--interpreter", agent_interpreters,
+                        "Runtime (or runtime prefix) to interpreter (repeatable)");
+  std::vector<std::string> agent_runtime_roots;
+  agent_cmd->add_option("--runtime-root", agent_runtime_roots,
+                        "Runtime to a root file system directory (repeatable)");
   bool agent_insecure = false;
   agent_cmd->add_flag("--insecure-no-sandbox", agent_insecure,
                       "Run execution environments as plain root processes (development only)");
@@ -165,9 +199,8 @@ int main(int argc, char** argv) {
   }
   if (agent_cmd->parsed()) {
     try {
-      for (auto& [prefix, program] : parseInterpreters(agent_interpreters)) {
-        agent.interpreters[prefix] = program;
-      }
+      agent.interpreters = parseInterpreters(agent_interpreters);
+      agent.root_filesystems = parseRuntimeRoots(agent_runtime_roots);
     } catch (const CLI::ParseError& e) {
       return app.exit(e);
     }
@@ -217,6 +250,7 @@ int main(int argc, char** argv) {
   try {
     server.access_keys = parseAccessKeys(access_keys);
     server.interpreters = parseInterpreters(interpreters);
+    server.root_filesystems = parseRuntimeRoots(runtime_roots);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
@@ -232,6 +266,9 @@ int main(int argc, char** argv) {
   } else {
     spdlog::warn("execution environments run without a sandbox (--insecure-no-sandbox)");
   }
+  // Local instances run on this host: say now which runtimes they will have.
+  auto runtimes = hearth::resolveAndLogRuntimeRoots(
+      {server.interpreters, server.root_filesystems, !server.insecure_no_sandbox}, "hearth up");
   server.router_queue_wait = std::chrono::milliseconds(queue_wait_ms);
   server.agent_orphan_timeout = std::chrono::milliseconds(agent_orphan_timeout_ms);
   sigset_t signals;
@@ -251,6 +288,9 @@ int main(int argc, char** argv) {
               << "  build/bin/hearth --endpoint " << (*started)->endpoint()
               << " invoke hello --payload '{\"name\":\"Hearth\"}'\n"
               << std::flush;
+    if (const auto& demo_runtime = runtimes[hearth::kDemoRuntime]; !demo_runtime.available()) {
+      std::cout << "The demo function will not start: " << demo_runtime.missing << std::endl;
+    }
   }
   int signal_number = 0;
   sigwait(&signals, &signal_number);

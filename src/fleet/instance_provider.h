@@ -51,7 +51,8 @@ struct LocalInstanceOptions {
   std::string token;          // agent protocol secret, passed in the environment
   std::string work_root;      // per-instance work dirs are created below it
   std::string runtimes_dir;
-  std::map<std::string, std::string> interpreters;
+  std::map<std::string, std::string> interpreters;      // passed to agents as --interpreter
+  std::map<std::string, std::string> root_filesystems;  // passed to agents as --runtime-root
   std::string region;
   std::chrono::milliseconds orphan_timeout{60000};  // passed to agents
   bool insecure_no_sandbox = false;                 // agents run EEs as plain processes

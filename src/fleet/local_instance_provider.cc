@@ -128,6 +128,10 @@ Status LocalInstanceProvider::launch(const InstanceLaunch& launch) {
     args.push_back("--interpreter");
     args.push_back(prefix + "=" + interpreter);
   }
+  for (const auto& [runtime, dir] : options_.root_filesystems) {
+    args.push_back("--runtime-root");
+    args.push_back(runtime + "=" + dir);
+  }
   const char* path_env = std::getenv("PATH");
   std::vector<std::string> env = {
       "HEARTH_AGENT_TOKEN=" + options_.token,

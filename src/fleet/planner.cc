@@ -31,7 +31,10 @@ std::string initFailureCode(const std::string& error_type) {
   if (error_type == kInstanceLaunchFailed) {
     return "InternalError";
   }
-  if (error_type == "Runtime.InvalidRuntime" || error_type == "Runtime.InvalidEntrypoint") {
+  if (error_type == "Runtime.InvalidRuntime") {
+    return "InvalidRuntime";  // no interpreter of the runtime's version on the instance
+  }
+  if (error_type == "Runtime.InvalidEntrypoint") {
     return "FunctionError.InvalidEntryPoint";
   }
   if (error_type.rfind("FunctionError.", 0) == 0) {

@@ -192,6 +192,7 @@ TEST_F(PlannerTest, AnInitFailureFailsAPendingVersionWithAnAwsCode) {
                   static_cast<int>(observed_.environments.size()));
   EXPECT_EQ(initFailureCode("Runtime.ExitError"), "FunctionError.RuntimeInitError");
   EXPECT_EQ(initFailureCode("FunctionError.InitTimeout"), "FunctionError.InitTimeout");
+  EXPECT_EQ(initFailureCode("Runtime.InvalidRuntime"), "InvalidRuntime");
 }
 
 TEST_F(PlannerTest, AnInitThatNeverEndsTimesOut) {

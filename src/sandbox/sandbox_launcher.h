@@ -29,8 +29,11 @@ struct LaunchSpec {
   int vcpus = 1;                           // CPU budget (enforced by the isolating launcher)
   // Used by the sandboxing launcher only:
   std::vector<SandboxMount> mounts;  // the code at /var/task, the runtime at /var/runtime
-  int64_t tmp_bytes = 0;             // size of the private /tmp; 0 = 512 MiB
-  int64_t pids_limit = 0;            // processes and threads; 0 = the launcher's default
+  // A host directory (an unpacked base image) whose system directories the sandbox shows
+  // instead of the host's; empty: the host's.
+  std::string root_filesystem;
+  int64_t tmp_bytes = 0;   // size of the private /tmp; 0 = 512 MiB
+  int64_t pids_limit = 0;  // processes and threads; 0 = the launcher's default
   // When set, the launcher creates the Runtime API's listening socket at 127.0.0.1:port inside
   // the EE's network namespace and hands it over with Sandbox::takeRuntimeApiListener().
   uint16_t runtime_api_port = 0;

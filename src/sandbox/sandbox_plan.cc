@@ -13,6 +13,8 @@ namespace {
 
 constexpr const char* kSystemDirs[] = {"/usr",   "/bin",   "/sbin",  "/lib",
                                        "/lib32", "/lib64", "/libx32"};
+// What a root file system (a Lambda base image) shows besides: layers and its language root.
+constexpr const char* kRootFilesystemDirs[] = {"/opt", "/var/lang"};
 constexpr const char* kEtcEntries[] = {"resolv.conf",
                                        "nsswitch.conf",
                                        "host.conf",
@@ -59,28 +61,47 @@ std::string parentOf(const std::string& path) {
   return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
 }
 
+bool isBelow(const std::string& path, std::string_view dir) {
+  return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+         path[dir.size()] == '/';
+}
+
 }  // namespace
 
 bool sandboxShowsHostPath(const std::string& path) {
-  for (std::string_view dir : kSystemDirs) {
-    if (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-        path[dir.size()] == '/') {
-      return true;
-    }
-  }
-  return false;
+  return std::any_of(std::begin(kSystemDirs), std::end(kSystemDirs),
+                     [&](std::string_view dir) { return isBelow(path, dir); });
 }
 
-HostLayout probeHostLayout() {
+bool sandboxShowsRootFilesystemPath(const std::string& path) {
+  return sandboxShowsHostPath(path) ||
+         std::any_of(std::begin(kRootFilesystemDirs), std::end(kRootFilesystemDirs),
+                     [&](std::string_view dir) { return isBelow(path, dir); });
+}
+
+HostLayout probeHostLayout(const std::string& root_filesystem) {
   HostLayout layout;
-  for (const char* dir : kSystemDirs) {
+  // Reads `root_filesystem + inside` as the entry shown at `inside`.
+  auto read = [&](const std::string& inside, const std::string& root, HostLayout::Entry* entry) {
+    if (!readEntry(root + inside, entry)) {
+      return false;
+    }
+    entry->path = inside;
+    entry->source = root.empty() ? "" : root + inside;
+    return true;
+  };
+  std::vector<std::string> dirs(std::begin(kSystemDirs), std::end(kSystemDirs));
+  if (!root_filesystem.empty()) {
+    dirs.insert(dirs.end(), std::begin(kRootFilesystemDirs), std::end(kRootFilesystemDirs));
+  }
+  for (const auto& dir : dirs) {
     HostLayout::Entry entry;
-    if (readEntry(dir, &entry)) {
+    if (read(dir, root_filesystem, &entry)) {
       layout.system_dirs.push_back(entry);
     }
   }
   std::vector<std::string> names(std::begin(kEtcEntries), std::end(kEtcEntries));
-  if (DIR* etc = ::opendir("/etc")) {
+  if (DIR* etc = ::opendir((root_filesystem + "/etc").c_str())) {
     while (struct dirent* d = ::readdir(etc)) {
       std::string name = d->d_name;
       if (name.rfind("python", 0) == 0) {
@@ -92,7 +113,9 @@ HostLayout probeHostLayout() {
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
     HostLayout::Entry entry;
-    if (readEntry("/etc/" + name, &entry)) {
+    // Name resolution is the host's network's, whatever the image brought.
+    std::string root = name == "resolv.conf" ? std::string() : root_filesystem;
+    if (read("/etc/" + name, root, &entry)) {
       layout.etc_entries.push_back(entry);
     }
   }
@@ -130,7 +153,7 @@ std::vector<RootStep> planRoot(const LaunchSpec& spec, const HostLayout& layout,
     if (!entry.symlink_target.empty()) {
       steps.push_back({Kind::kSymlink, at(entry.path), entry.symlink_target, ""});
     } else if (entry.is_directory) {
-      bindReadOnly(entry.path, entry.path, true);
+      bindReadOnly(entry.source.empty() ? entry.path : entry.source, entry.path, true);
     }
   }
 
@@ -149,7 +172,8 @@ std::vector<RootStep> planRoot(const LaunchSpec& spec, const HostLayout& layout,
     if (!entry.symlink_target.empty()) {
       steps.push_back({Kind::kSymlink, at(entry.path), entry.symlink_target, ""});
     } else {
-      bindReadOnly(entry.path, entry.path, entry.is_directory);
+      bindReadOnly(entry.source.empty() ? entry.path : entry.source, entry.path,
+                   entry.is_directory);
     }
   }
 

@@ -34,25 +34,32 @@ struct RootStep {
   std::string options;
 };
 
-// What the host offers to sandbox roots: its top-level system directories (the ones that are
-// symlinks, as on merged-/usr systems, are recreated as symlinks) and the /etc entries a
-// runtime needs (name resolution, TLS roots, time zone, linker cache, alternatives).
+// What the host, or a root file system directory, offers to sandbox roots: its top-level
+// system directories (the ones that are symlinks, as on merged-/usr systems, are recreated as
+// symlinks) and the /etc entries a runtime needs (name resolution, TLS roots, time zone, linker
+// cache, alternatives).
 struct HostLayout {
   struct Entry {
-    std::string path;            // absolute host path
+    std::string path;            // absolute path inside the sandbox
     bool is_directory = false;   // else a file
     std::string symlink_target;  // set when the entry is a symlink
+    std::string source;          // the host path shown there; empty: `path` itself
   };
   std::vector<Entry> system_dirs;  // /usr, /bin, /lib, ...
   std::vector<Entry> etc_entries;  // /etc/resolv.conf, /etc/ssl, ...
 };
 
-// Reads the running host's layout.
-HostLayout probeHostLayout();
+// Reads the running host's layout, or with `root_filesystem` set the layout of that directory
+// (an unpacked base image): its system directories, also /opt and /var/lang, and its /etc
+// entries, except resolv.conf, which stays the host's.
+HostLayout probeHostLayout(const std::string& root_filesystem = "");
 
 // Whether a sandbox shows the host file `path` at the same path: it lies in one of the host's
 // system directories (/usr, /bin, /sbin, /lib, /lib32, /lib64, /libx32) the root binds.
 bool sandboxShowsHostPath(const std::string& path);
+// Whether a sandbox with a root file system shows its file `path` (a path inside it): the
+// system directories, /opt and /var/lang.
+bool sandboxShowsRootFilesystemPath(const std::string& path);
 
 struct SandboxIdentity {
   uid_t uid = 993;  // AWS Lambda runs functions as sbx_user1051 (993:990)

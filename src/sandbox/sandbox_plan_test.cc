@@ -11,10 +11,11 @@ using Kind = RootStep::Kind;
 
 HostLayout mergedUsrHost() {
   HostLayout layout;
-  layout.system_dirs = {{"/usr", true, ""}, {"/bin", false, "usr/bin"}, {"/lib", false, "usr/lib"}};
-  layout.etc_entries = {{"/etc/resolv.conf", false, ""},
-                        {"/etc/ssl", true, ""},
-                        {"/etc/localtime", false, "/usr/share/zoneinfo/Etc/UTC"}};
+  layout.system_dirs = {
+      {"/usr", true, "", ""}, {"/bin", false, "usr/bin", ""}, {"/lib", false, "usr/lib", ""}};
+  layout.etc_entries = {{"/etc/resolv.conf", false, "", ""},
+                        {"/etc/ssl", true, "", ""},
+                        {"/etc/localtime", false, "/usr/share/zoneinfo/Etc/UTC", ""}};
   return layout;
 }
 
@@ -88,6 +89,35 @@ TEST(PlanRoot, PrivateTmpSizedByEphemeralStorageAndAMinimalDev) {
   no_size.tmp_bytes = 0;
   auto defaults = planRoot(no_size, mergedUsrHost(), "/stage", SandboxIdentity{});
   EXPECT_EQ(find(defaults, Kind::kTmpfs, "/stage/tmp")->options, "size=536870912,mode=1777");
+}
+
+// A root file system (an unpacked base image) replaces the host's system directories; the
+// code, the runtime and the private /tmp stay as they are.
+TEST(PlanRoot, ShowsARootFilesystemsDirectoriesInsteadOfTheHosts) {
+  HostLayout image;
+  image.system_dirs = {{"/usr", true, "", "/images/py/usr"},
+                       {"/lib64", false, "usr/lib64", ""},
+                       {"/var/lang", true, "", "/images/py/var/lang"}};
+  image.etc_entries = {{"/etc/ld.so.cache", false, "", "/images/py/etc/ld.so.cache"},
+                       {"/etc/resolv.conf", false, "", ""}};
+  auto steps = planRoot(functionSpec(), image, "/stage", SandboxIdentity{});
+  EXPECT_EQ(find(steps, Kind::kBindReadOnly, "/stage/usr")->source, "/images/py/usr");
+  EXPECT_EQ(find(steps, Kind::kBindReadOnly, "/stage/var/lang")->source, "/images/py/var/lang");
+  EXPECT_EQ(find(steps, Kind::kSymlink, "/stage/lib64")->source, "usr/lib64");
+  EXPECT_EQ(find(steps, Kind::kBindReadOnly, "/stage/etc/ld.so.cache")->source,
+            "/images/py/etc/ld.so.cache");
+  EXPECT_EQ(find(steps, Kind::kBindReadOnly, "/stage/etc/resolv.conf")->source, "/etc/resolv.conf");
+  EXPECT_EQ(find(steps, Kind::kBindReadOnly, "/stage/var/task")->source, "/srv/hearth/code/abc");
+  EXPECT_NE(find(steps, Kind::kTmpfs, "/stage/tmp"), nullptr);
+}
+
+TEST(SandboxShows, HostSystemPathsAndARootFilesystemsLanguageRoot) {
+  EXPECT_TRUE(sandboxShowsHostPath("/usr/bin/python3"));
+  EXPECT_FALSE(sandboxShowsHostPath("/opt/py313/bin/python3"));
+  EXPECT_FALSE(sandboxShowsHostPath("/usr"));
+  EXPECT_TRUE(sandboxShowsRootFilesystemPath("/var/lang/bin/python3.13"));
+  EXPECT_TRUE(sandboxShowsRootFilesystemPath("/usr/bin/node"));
+  EXPECT_FALSE(sandboxShowsRootFilesystemPath("/var/task/python"));
 }
 
 }  // namespace

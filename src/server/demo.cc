@@ -56,7 +56,7 @@ Status ensureDemo(CapacityProviderRegistry* providers, FunctionRegistry* functio
   std::string zip = buildZip({{"lambda_function.py", kDemoHandler, false}});
   json::object request{
       {"FunctionName", kDemoFunction},
-      {"Runtime", "python3.13"},
+      {"Runtime", kDemoRuntime},
       {"Handler", "lambda_function.handler"},
       {"Role", "arn:aws:iam::" + providers->account().account_id + ":role/hearth-demo"},
       {"MemorySize", 2048},

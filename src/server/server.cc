@@ -208,6 +208,7 @@ class ServerImpl final : public Server {
     local.runtimes_dir =
         options_.runtimes_dir.empty() ? executableDir() + "/../runtimes" : options_.runtimes_dir;
     local.interpreters = options_.interpreters;
+    local.root_filesystems = options_.root_filesystems;
     local.insecure_no_sandbox = options_.insecure_no_sandbox;
     local.region = options_.account.region;
     instances_->configure(std::move(local));

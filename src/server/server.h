@@ -25,7 +25,8 @@ struct ServerOptions {
   bool demo = false;          // create the demo capacity provider and function when absent
   std::string hearth_binary;  // for local instances; default: this executable
   std::string runtimes_dir;   // Hearth's bootstraps; default: <exe dir>/../runtimes
-  std::map<std::string, std::string> interpreters;  // runtime prefix → interpreter overrides
+  std::map<std::string, std::string> interpreters;      // runtime (prefix) → interpreter
+  std::map<std::string, std::string> root_filesystems;  // runtime → root file system dir
   bool insecure_no_sandbox = false;  // local agents run EEs unisolated (development only)
   std::string instance_catalog;      // JSON file replacing the embedded instance-type catalogue
   std::chrono::milliseconds router_queue_wait{50};

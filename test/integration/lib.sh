@@ -30,10 +30,14 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# The host's interpreters for Lambda's runtimes where it lacks their versions.
+mapfile -t RUNTIME_SUBSTITUTES < <("$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/runtime-substitutes")
+
 # start_server LISTEN DATA_DIR [extra args...]: starts hearth up and waits for /healthz.
 start_server() {
   local listen="$1" data="$2"; shift 2
-  "$HEARTH_BIN" up --listen "$listen" --data-dir "$data" "$@" >"$WORK/server.log" 2>&1 &
+  "$HEARTH_BIN" up --listen "$listen" --data-dir "$data" "${RUNTIME_SUBSTITUTES[@]}" "$@" \
+    >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   local port="${listen##*:}"
   SERVER_PORTS+=("$port")

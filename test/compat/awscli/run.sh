@@ -75,7 +75,8 @@ trap cleanup EXIT
 # --- start the server -------------------------------------------------------------------
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
 endpoint="http://127.0.0.1:$port"
-"$HEARTH_BIN" up --listen "127.0.0.1:$port" --data-dir "$data" >>"$log" 2>&1 &
+mapfile -t substitutes < <("$(dirname "$0")/../../../scripts/lib/runtime-substitutes")
+"$HEARTH_BIN" up --listen "127.0.0.1:$port" --data-dir "$data" "${substitutes[@]}" >>"$log" 2>&1 &
 server_pid=$!
 
 healthy=0

@@ -16,6 +16,14 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const HEARTH_BIN = process.env.HEARTH_BIN || path.join(REPO_ROOT, 'build', 'bin', 'hearth');
 
+// `hearth up` arguments running Lambda's runtimes on this host's interpreters where it lacks
+// their versions (--interpreter python3.13=/usr/bin/python3, ...).
+export const RUNTIME_SUBSTITUTES = execFileSync(path.join(REPO_ROOT, 'scripts', 'lib', 'runtime-substitutes'), {
+  encoding: 'utf8',
+})
+  .split('\n')
+  .filter(Boolean);
+
 const HEALTH_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -127,7 +135,10 @@ process.on('exit', () => {
 
 /**
  * Start hearth.
- * @param {{args?: string[]}} [opts] extra CLI arguments (e.g. ['--region', 'eu-west-1'])
+ * @param {{args?: string[], substitutes?: boolean, wrapper?: string[]}} [opts] extra CLI
+ *   arguments (e.g. ['--region', 'eu-west-1']); substitutes: false starts it without
+ *   RUNTIME_SUBSTITUTES; wrapper: a command that execs its arguments (the server's pid stays
+ *   its own), e.g. ['unshare', '--mount', ...]
  * @returns {Promise<{endpoint: string, port: number, dataDir: string, logFile: string,
  *   stop: () => Promise<void>, restart: () => Promise<void>, logTail: (n?: number) => string,
  *   isRunning: () => boolean, pid: number|undefined, agentPids: () => number[],
@@ -139,7 +150,11 @@ export async function startServer(opts = {}) {
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-compat-'));
   const logFile = path.join(dataDir, 'hearth.log');
-  const extra = [...(opts.args || []), ...(process.env.HEARTH_ARGS || '').split(/\s+/).filter(Boolean)];
+  const extra = [
+    ...(opts.substitutes === false ? [] : RUNTIME_SUBSTITUTES),
+    ...(opts.args || []),
+    ...(process.env.HEARTH_ARGS || '').split(/\s+/).filter(Boolean),
+  ];
 
   let child = null;
   let port = 0;
@@ -150,7 +165,8 @@ export async function startServer(opts = {}) {
   function spawnOnce(p) {
     const fd = fs.openSync(logFile, 'a');
     fs.writeSync(fd, `\n==== hearth up --listen 127.0.0.1:${p} (${new Date().toISOString()}) ====\n`);
-    const c = spawn(HEARTH_BIN, ['up', '--listen', `127.0.0.1:${p}`, '--data-dir', dataDir, ...extra], {
+    const command = [...(opts.wrapper || []), HEARTH_BIN, 'up', '--listen', `127.0.0.1:${p}`, '--data-dir', dataDir, ...extra];
+    const c = spawn(command[0], command.slice(1), {
       cwd: REPO_ROOT,
       stdio: ['ignore', fd, fd],
     });
