@@ -54,6 +54,9 @@ build_preset() {
   if [ ! -f "$HEARTH_ROOT/$dir/build.ninja" ]; then
     (cd "$HEARTH_ROOT" && cmake --preset "$preset" >/dev/null)
   fi
-  ninja -C "$HEARTH_ROOT/$dir" -j "${HEARTH_JOBS:-2}" "$@" | grep -v '^\[' || true
-  test "${PIPESTATUS[0]}" -eq 0
+  # ninja's own status, whatever grep's (and pipefail) make of the pipeline.
+  local status
+  ninja -C "$HEARTH_ROOT/$dir" -j "${HEARTH_JOBS:-2}" "$@" | grep -v '^\[' &&
+    status=("${PIPESTATUS[@]}") || status=("${PIPESTATUS[@]}")
+  return "${status[0]}"
 }

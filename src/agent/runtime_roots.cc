@@ -335,10 +335,12 @@ std::map<std::string, RuntimeRoot> resolveAndLogRuntimeRoots(const RuntimeSource
   if (!missing.empty()) {
     spdlog::info("{}: no interpreter for {} (their versions fail to publish)", who, missing);
   }
-  for (const auto& [key, program] : sources.interpreters) {
+  for (const auto& mapping : sources.interpreters) {
+    const std::string& key = mapping.first;
     if (!std::any_of(runtimes.begin(), runtimes.end(),
-                     [&](const auto& r) { return r.compare(0, key.size(), key) == 0; })) {
-      spdlog::warn("{}: --interpreter {}={} names no runtime Hearth runs", who, key, program);
+                     [&key](const auto& r) { return r.compare(0, key.size(), key) == 0; })) {
+      spdlog::warn("{}: --interpreter {}={} names no runtime Hearth runs", who, key,
+                   mapping.second);
     }
   }
   for (const auto& [runtime, dir] : sources.root_filesystems) {
