@@ -30,12 +30,6 @@ class SystemFileProbe final : public FileProbe {
   std::string findOnPath(const std::string& program) const override;
 };
 
-// Why an EE cannot be launched, as the Lambda error type its version fails with.
-struct LaunchRefusal {
-  std::string error_type;  // Runtime.InvalidEntrypoint, Runtime.InvalidRuntime
-  std::string message;
-};
-
 // Where a sandboxed EE sees its code, Hearth's runtimes and its Runtime API.
 inline constexpr const char* kSandboxTaskRoot = "/var/task";
 inline constexpr const char* kSandboxRuntimeRoot = "/var/runtime";

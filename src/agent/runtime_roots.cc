@@ -47,6 +47,11 @@ std::string joinedNames(const std::vector<std::string>& names, const char* last_
   return out;
 }
 
+// Whether an operator's mapping key (a runtime identifier or a prefix of one) covers `runtime`.
+bool keyCovers(const std::string& key, const std::string& runtime) {
+  return runtime.compare(0, key.size(), key) == 0;
+}
+
 // One runtime's resolution; asks each (program, root) version once across runtimes.
 class Resolver {
  public:
@@ -115,7 +120,7 @@ class Resolver {
   std::string mappedInterpreter(const std::string& runtime) const {
     std::string best_key, best;
     for (const auto& [key, program] : sources_.interpreters) {
-      if (runtime.compare(0, key.size(), key) == 0 && key.size() > best_key.size()) {
+      if (keyCovers(key, runtime) && key.size() > best_key.size()) {
         best_key = key;
         best = program;
       }
@@ -338,7 +343,7 @@ std::map<std::string, RuntimeRoot> resolveAndLogRuntimeRoots(const RuntimeSource
   for (const auto& mapping : sources.interpreters) {
     const std::string& key = mapping.first;
     if (!std::any_of(runtimes.begin(), runtimes.end(),
-                     [&key](const auto& r) { return r.compare(0, key.size(), key) == 0; })) {
+                     [&key](const auto& r) { return keyCovers(key, r); })) {
       spdlog::warn("{}: --interpreter {}={} names no runtime Hearth runs", who, key,
                    mapping.second);
     }
