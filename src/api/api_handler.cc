@@ -11,6 +11,7 @@
 #include <charconv>
 
 #include "api/aws_error.h"
+#include "api/metrics_api.h"
 #include "artifact/code_store.h"
 #include "artifact/encoding.h"
 #include "auth/sigv4.h"
@@ -197,6 +198,13 @@ void ApiHandler::handle(HttpRequest request, Responder respond) {
     Status verified = deps_.verifier->verify(signed_request);
     if (!verified.isOk()) {
       respond(renderAwsError(verified, request_id));
+      return;
+    }
+  }
+  if (deps_.metrics != nullptr) {
+    // Read from memory, never the Store: answered on the I/O thread.
+    if (auto response = serveMetrics(*deps_.metrics, request, request_id)) {
+      respond(std::move(*response));
       return;
     }
   }

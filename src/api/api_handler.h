@@ -13,6 +13,7 @@ namespace hearth {
 
 class CapacityProviderRegistry;
 class CodeStore;
+class FleetMetrics;
 class LogStore;
 class FunctionRegistry;
 class SigV4Verifier;
@@ -33,6 +34,8 @@ struct ApiDeps {
   std::function<HttpResponse(const HttpRequest&)> agent_handler;
   // Fleet counters for GET /_hearth/v1/fleet (instances, environments, ready environments).
   std::function<std::string()> fleet_stats_json;
+  // Metrics, activity and cost (GET /metrics, /_hearth/v1/...); null = not served.
+  const FleetMetrics* metrics = nullptr;
   const SigV4Verifier* verifier = nullptr;
 };
 

@@ -117,6 +117,14 @@ Result<DesiredFleet> ControlPlaneSource::read() {
     d.requirements.allowed = p.allowed_instance_types.value_or(std::vector<std::string>{});
     d.requirements.excluded = p.excluded_instance_types.value_or(std::vector<std::string>{});
     d.max_vcpus = static_cast<int>(std::clamp<int64_t>(p.scaling.max_vcpu_count, 0, kMaxInt));
+    if (p.scaling.scaling_mode == "Manual") {
+      for (const auto& policy : p.scaling.policies) {
+        if (policy.target_value > 0) {
+          d.target = ScalingTarget{true, std::clamp(policy.target_value, 1.0, 100.0) / 100.0};
+          break;
+        }
+      }
+    }
     out.versions.push_back(std::move(d));
   }
   for (const auto& a : aliases) {

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/ids.h"
+#include "fleet/fleet_sampler.h"
 
 namespace hearth {
 
@@ -96,20 +97,68 @@ bool FleetManager::reconcileOnce(SteadyTime now) {
     return false;
   }
   ObservedFleet observed = state_.snapshot();
+  ScalingSignals signals;
+  if (deps_.metrics != nullptr) {
+    if (last_sample_ == SteadyTime{} || now - last_sample_ >= options_.sample_interval) {
+      sample(*desired, observed, now);
+    }
+    signals = signalsFrom(deps_.metrics->history().since(
+        now - options_.signal_window,
+        static_cast<size_t>(options_.signal_window / options_.sample_interval) + 2));
+  }
   PlanInput input;
   input.desired = &*desired;
   input.observed = &observed;
   input.catalog = &catalog_;
   input.policy = deps_.policy;
+  input.signals = &signals;
   input.ids = deps_.ids;
   input.options = options_.planner;
   input.now = now;
   FleetPlan plan = hearth::plan(input);
   state_.apply(plan, now);
+  if (deps_.metrics != nullptr) {
+    for (auto& entry :
+         activityOf(plan, last_scaling_, last_limited_, observed, deps_.clock->wallNow())) {
+      spdlog::info("fleet: {} {}{}{} {}{} {}", entry.kind, entry.function,
+                   entry.version.empty() ? "" : ":", entry.version, entry.subject,
+                   entry.to != entry.from ? fmt::format(" {} → {}", entry.from, entry.to) : "",
+                   entry.reason);
+      deps_.metrics->activity().record(std::move(entry));
+    }
+  }
+  last_scaling_ = plan.scaling;
+  last_limited_ = plan.capacity_limited;
   publisher_.publishIfChanged(*desired, state_.snapshot());
   executor_.execute(plan);
   passes_.fetch_add(1);
   return true;
+}
+
+void FleetManager::sample(const DesiredFleet& desired, const ObservedFleet& observed,
+                          SteadyTime now) {
+  std::vector<RequestTotals> totals;
+  std::map<std::string, int> in_flight;
+  if (deps_.requests != nullptr) {
+    totals = deps_.requests->requestTotals();
+    in_flight = deps_.requests->inFlightByEnvironment();
+  }
+  SampleInput input;
+  input.desired = &desired;
+  input.observed = &observed;
+  input.totals = &totals;
+  input.previous = &last_totals_;
+  input.in_flight = &in_flight;
+  input.decisions = &last_scaling_;
+  input.now = now;
+  input.wall = deps_.clock->wallNow();
+  input.interval_seconds = last_sample_ == SteadyTime{}
+                               ? std::chrono::duration<double>(options_.sample_interval).count()
+                               : std::chrono::duration<double>(now - last_sample_).count();
+  FleetSample sample = sampleFleet(input);
+  last_sample_ = now;
+  last_totals_ = totals;
+  deps_.metrics->record(std::move(sample), std::move(totals));
 }
 
 void FleetManager::loop() {

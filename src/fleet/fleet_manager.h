@@ -18,6 +18,7 @@
 #include "fleet/planner.h"
 #include "fleet/route_publisher.h"
 #include "fleet/scaling_policy.h"
+#include "metrics/fleet_metrics.h"
 #include "net/http.h"
 
 namespace hearth {
@@ -27,6 +28,8 @@ class LogStore;
 
 struct FleetOptions {
   std::chrono::milliseconds reconcile_interval{200};
+  std::chrono::milliseconds sample_interval{1000};  // metrics and scaling signals
+  std::chrono::milliseconds signal_window{65000};   // the load history the policy sees
   PlannerOptions planner;
 };
 
@@ -43,13 +46,17 @@ struct FleetDeps {
   CodeStore* code = nullptr;
   IdSource* ids = nullptr;
   const Clock* clock = nullptr;
+  RequestSource* requests = nullptr;  // may be null: no request figures
+  FleetMetrics* metrics = nullptr;    // may be null: no samples, no activity, no load signals
   std::string agent_token;
 };
 
 // Keeps the fleet as the control plane wants it, by plan and execute. Each pass (every
 // reconcile_interval, and at once after poke() or an agent report):
-//   read the desired fleet → snapshot the observed fleet → plan (pure) → record the plan in the
-//   observed state → publish the routing table if it changed → carry out the plan's effects.
+//   read the desired fleet → snapshot the observed fleet → (once per sample_interval: sample the
+//   fleet and the router's counters into the metrics) → plan (pure; the scaling policy reads the
+//   sampled load) → record the plan in the observed state and its activity in the log → publish
+//   the routing table if it changed → carry out the plan's effects.
 // Routes are published before any effect, so a draining EE leaves the routing table before its
 // agent is asked to drain it. No lock is held across a read, a launch or a network call.
 // Threads: one reconcile thread of its own; handleAgentRequest and onInstanceExit run on the
@@ -89,6 +96,9 @@ class FleetManager {
 
  private:
   void loop();
+  // Appends one metrics sample as of `now`. Reconcile thread.
+  void sample(const DesiredFleet& desired, const ObservedFleet& observed, SteadyTime now)
+      REQUIRES(reconcile_mu_);
 
   FleetOptions options_;
   InstanceCatalog catalog_;
@@ -99,6 +109,11 @@ class FleetManager {
   FleetExecutor executor_;
   RoutePublisher publisher_;
   Mutex reconcile_mu_;  // serialises passes
+  // The last sample's time and request totals, and the last plan's scaling: reconcile thread.
+  SteadyTime last_sample_ GUARDED_BY(reconcile_mu_){};
+  std::vector<RequestTotals> last_totals_ GUARDED_BY(reconcile_mu_);
+  std::map<VersionKey, FleetPlan::Scaling> last_scaling_ GUARDED_BY(reconcile_mu_);
+  std::map<VersionKey, std::string> last_limited_ GUARDED_BY(reconcile_mu_);
 
   Mutex mu_;
   CondVar wake_;

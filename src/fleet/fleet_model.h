@@ -38,6 +38,12 @@ struct ScalingBounds {
   std::optional<int> max_environments;
 };
 
+// The capacity provider's scaling target: Auto (Hearth picks it) or Manual with a TargetValue.
+struct ScalingTarget {
+  bool manual = false;
+  double utilization = 0;  // Manual: the TargetValue as a fraction (0.7 for 70)
+};
+
 // One published version on a capacity provider, as the control plane wants it.
 struct DesiredVersion {
   VersionKey key;
@@ -53,6 +59,7 @@ struct DesiredVersion {
   std::vector<std::string> zones;     // the provider's subnets
   InstanceRequirements requirements;  // the provider's instance requirements
   int max_vcpus = 400;                // the provider's MaxVCpuCount
+  ScalingTarget target;               // the provider's scaling mode
 };
 
 struct AliasTarget {

@@ -194,10 +194,26 @@ class Planner {
 
   void planVersion(const DesiredVersion& d) {
     bool may_run = d.state == VersionState::kPending || d.state == VersionState::kActive;
-    int count = may_run ? in_.policy->desiredEnvironments(d, fleet_, in_.now) : 0;
     auto current = [&](const ObservedEnvironment& e) { return e.deployment == d.deployment; };
     auto live =
         environmentsOf(d.key, [&](const auto& e) { return current(e) && isLiveState(e.state); });
+    int count = 0;
+    if (may_run) {
+      ScalingContext context;
+      context.version = &d;
+      context.observed = &fleet_;
+      if (in_.signals != nullptr) {
+        if (auto it = in_.signals->find(d.key); it != in_.signals->end()) {
+          context.history = &it->second;
+        }
+      }
+      context.current = static_cast<int>(live.size());
+      context.now = in_.now;
+      ScalingDecision decision = in_.policy->decide(context);
+      count = decision.environments;
+      plan_.scaling[d.key] =
+          FleetPlan::Scaling{std::move(decision), context.current, d.capacity_provider};
+    }
     auto ready = environmentsOf(
         d.key, [&](const auto& e) { return current(e) && e.state == PlacedState::kReady; });
     auto failed = environmentsOf(
@@ -225,13 +241,16 @@ class Planner {
     }
     if (missing > 0) {
       int placed = place(d, missing);
-      if (placed < missing && d.state == VersionState::kPending) {
-        emit(SetVersionState{
-            d.key, VersionState::kFailed,
-            fmt::format("The capacity provider {} cannot provide {} execution environments "
-                        "within its MaxVCpuCount of {}.",
-                        d.capacity_provider, count, d.max_vcpus),
-            "CapacityProviderScalingLimitExceeded"});
+      if (placed < missing) {
+        std::string reason = fmt::format(
+            "The capacity provider {} cannot provide {} execution environments "
+            "within its MaxVCpuCount of {}.",
+            d.capacity_provider, count, d.max_vcpus);
+        plan_.capacity_limited[d.key] = reason;
+        if (d.state == VersionState::kPending) {
+          emit(SetVersionState{d.key, VersionState::kFailed, std::move(reason),
+                               "CapacityProviderScalingLimitExceeded"});
+        }
       }
     } else if (missing < 0) {
       // Surplus: EEs not yet ready first, then the least busy Ready ones.

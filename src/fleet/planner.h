@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <variant>
 #include <vector>
@@ -60,6 +61,15 @@ using FleetAction =
 
 struct FleetPlan {
   std::vector<FleetAction> actions;
+  // The scaling policy's decision for each version that may run, with the EEs it had.
+  struct Scaling {
+    ScalingDecision decision;
+    int current = 0;  // live EEs of the current deployment before this plan
+    std::string capacity_provider;
+  };
+  std::map<VersionKey, Scaling> scaling;
+  // Versions whose missing EEs did not fit the capacity provider's MaxVCpuCount.
+  std::map<VersionKey, std::string> capacity_limited;
 };
 
 // Names for new instances and EEs. Injected so plans are deterministic in tests.
@@ -84,6 +94,7 @@ struct PlanInput {
   const ObservedFleet* observed = nullptr;
   const InstanceCatalog* catalog = nullptr;
   const ScalingPolicy* policy = nullptr;
+  const ScalingSignals* signals = nullptr;  // may be null: no load sampled
   IdSource* ids = nullptr;
   PlannerOptions options;
   SteadyTime now{};

@@ -15,6 +15,19 @@ RouteSlotPtr RouterSink::slotFor(const std::string& environment_id, const std::s
   return router_->slotFor(environment_id, host, port, max_concurrency);
 }
 
+std::shared_ptr<VersionCounters> RouterSink::countersFor(const std::string& function,
+                                                         const std::string& version) {
+  return router_->countersFor(function, version);
+}
+
+std::vector<RequestTotals> RouterSink::requestTotals() const {
+  return router_->requestTotals();
+}
+
+std::map<std::string, int> RouterSink::inFlightByEnvironment() const {
+  return router_->inFlightByEnvironment();
+}
+
 namespace {
 
 bool routable(const ObservedEnvironment& env, const ObservedFleet& observed) {
@@ -62,6 +75,7 @@ RoutingTable buildRoutingTable(const DesiredFleet& desired, const ObservedFleet&
     route.version = d.key.version;
     route.function_arn = d.function_arn;
     route.timeout_seconds = d.timeout_seconds;
+    route.counters = sink.countersFor(d.key.function, d.key.version);
     for (const auto& [id, env] : observed.environments) {
       if (env.key == d.key && routable(env, observed)) {
         const auto& inst = observed.instances.at(env.instance_id);

@@ -1,7 +1,10 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "fleet/fleet_model.h"
 #include "router/routing_table.h"
@@ -18,15 +21,34 @@ class RouteSink {
   // The slot object for an EE, shared between successive tables.
   virtual RouteSlotPtr slotFor(const std::string& environment_id, const std::string& host,
                                uint16_t port, int max_concurrency) = 0;
+  // The request counters of a version, shared between successive tables; null: not counted.
+  virtual std::shared_ptr<VersionCounters> countersFor(const std::string& function,
+                                                       const std::string& version) {
+    (void)function;
+    (void)version;
+    return nullptr;
+  }
 };
 
-// The Router as a RouteSink.
-class RouterSink final : public RouteSink {
+// What the invoke path counted: read once per metrics sample. Thread-safe.
+class RequestSource {
+ public:
+  virtual ~RequestSource() = default;
+  virtual std::vector<RequestTotals> requestTotals() const = 0;
+  virtual std::map<std::string, int> inFlightByEnvironment() const = 0;
+};
+
+// The Router as a RouteSink and a RequestSource.
+class RouterSink final : public RouteSink, public RequestSource {
  public:
   explicit RouterSink(Router* router) : router_(router) {}
   void publish(RoutingTable table) override;
   RouteSlotPtr slotFor(const std::string& environment_id, const std::string& host, uint16_t port,
                        int max_concurrency) override;
+  std::shared_ptr<VersionCounters> countersFor(const std::string& function,
+                                               const std::string& version) override;
+  std::vector<RequestTotals> requestTotals() const override;
+  std::map<std::string, int> inFlightByEnvironment() const override;
 
  private:
   Router* router_;

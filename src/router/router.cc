@@ -83,6 +83,13 @@ void Router::publish(RoutingTable table) {
     for (auto it = slots_.begin(); it != slots_.end();) {
       it = it->second.expired() ? slots_.erase(it) : std::next(it);
     }
+    // Counters of versions no table routes any more go once no invocation holds them.
+    for (auto it = counters_.begin(); it != counters_.end();) {
+      const auto& [function, version] = it->first;
+      auto fn = next->functions.find(function);
+      bool routed = fn != next->functions.end() && fn->second.versions.contains(version);
+      it = !routed && it->second.use_count() == 1 ? counters_.erase(it) : std::next(it);
+    }
     for (const auto& [key, queue] : queues_) {
       keys.push_back(key);
     }
@@ -106,6 +113,43 @@ RouteSlotPtr Router::slotFor(const std::string& environment_id, const std::strin
   slot->max_concurrency = max_concurrency;
   weak = slot;
   return slot;
+}
+
+std::shared_ptr<VersionCounters> Router::countersFor(const std::string& function,
+                                                     const std::string& version) {
+  MutexLock lock(&mu_);
+  auto& counters = counters_[{function, version}];
+  if (!counters) {
+    counters = std::make_shared<VersionCounters>(function, version);
+  }
+  return counters;
+}
+
+std::vector<RequestTotals> Router::requestTotals() const {
+  std::vector<std::shared_ptr<VersionCounters>> all;
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [key, counters] : counters_) {
+      all.push_back(counters);
+    }
+  }
+  std::vector<RequestTotals> out;
+  out.reserve(all.size());
+  for (const auto& counters : all) {
+    out.push_back(counters->totals());
+  }
+  return out;
+}
+
+std::map<std::string, int> Router::inFlightByEnvironment() const {
+  std::map<std::string, int> out;
+  MutexLock lock(&mu_);
+  for (const auto& [id, weak] : slots_) {
+    if (auto slot = weak.lock()) {
+      out[id] = slot->outstanding.load(std::memory_order_relaxed);
+    }
+  }
+  return out;
 }
 
 std::shared_ptr<Router::VersionQueue> Router::queueFor(const std::string& key) {
@@ -180,7 +224,22 @@ void Router::invoke(RouterInvoke request, RouterCallback done) {
   }
   auto attempt = std::make_shared<Attempt>();
   attempt->request = std::move(request);
-  attempt->done = std::move(done);
+  if (const auto& counters = route->second.counters) {
+    attempt->done = [counters, clock = clock_, started = clock_->steadyNow(),
+                     done = std::move(done)](RouterResult result) {
+      if (result.status.isOk()) {
+        counters->recordAnswered(clock->steadyNow() - started,
+                                 result.outcome != protocol::InvokeOutcome::kSuccess);
+      } else if (result.status.code() == StatusCode::kThrottled) {
+        counters->recordConcurrencyThrottle();
+      } else {
+        counters->recordFailure();
+      }
+      done(std::move(result));
+    };
+  } else {
+    attempt->done = std::move(done);
+  }
   attempt->table = table;
   attempt->route = &route->second;
   attempt->key = route->second.function_name + '\0' + version;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -80,6 +81,13 @@ class Router {
   // Slot objects for environment ids, so a fleet manager can build tables that share them.
   RouteSlotPtr slotFor(const std::string& environment_id, const std::string& host, uint16_t port,
                        int max_concurrency);
+  // The request counters of a version, kept while some table routes it.
+  std::shared_ptr<VersionCounters> countersFor(const std::string& function,
+                                               const std::string& version);
+  // Cumulative request figures of every version the router counts.
+  std::vector<RequestTotals> requestTotals() const;
+  // Invocations in flight per EE id, for every EE a table routes.
+  std::map<std::string, int> inFlightByEnvironment() const;
 
  private:
   struct Attempt;
@@ -103,9 +111,11 @@ class Router {
   const Clock* clock_;
   RandomSource* random_;
   RoutingTablePtr table_;
-  Mutex mu_;
+  mutable Mutex mu_;
   std::unordered_map<std::string, std::weak_ptr<RouteSlot>> slots_ GUARDED_BY(mu_);
   std::unordered_map<std::string, std::shared_ptr<VersionQueue>> queues_ GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<VersionCounters>> counters_
+      GUARDED_BY(mu_);
   std::atomic<uint64_t> next_waiter_{1};
 };
 

@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "metrics/request_counters.h"
+
 namespace hearth {
 
 // One execution environment the router can send invocations to. Shared between successive
@@ -43,6 +45,8 @@ struct VersionRoute {
   std::string function_arn;  // qualified with the version
   int timeout_seconds = 3;
   std::vector<RouteSlotPtr> slots;
+  // The version's request counters, shared between successive tables. May be null.
+  std::shared_ptr<VersionCounters> counters;
 };
 
 struct AliasRoute {

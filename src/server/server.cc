@@ -23,6 +23,7 @@
 #include "controlplane/capacity_providers.h"
 #include "controlplane/functions.h"
 #include "controlplane/tags.h"
+#include "fleet/autoscaler.h"
 #include "fleet/fleet_manager.h"
 #include "fleet/instance_provider.h"
 #include "logs/log_store.h"
@@ -144,6 +145,8 @@ class ServerImpl final : public Server {
     fleet_deps.code = code_.get();
     fleet_deps.clock = &clock_;
     fleet_deps.agent_token = agent_token_;
+    fleet_deps.requests = route_sink_.get();
+    fleet_deps.metrics = &metrics_;
     fleet_ = std::make_unique<FleetManager>(FleetOptions{}, std::move(catalog), fleet_deps);
     control_work_ = std::make_unique<WorkQueue>(options_.control_threads, options_.control_queue);
     if (!options_.access_keys.empty()) {
@@ -168,6 +171,7 @@ class ServerImpl final : public Server {
                          stats.instances, stats.environments, stats.ready_environments);
     };
     deps.verifier = verifier_.get();
+    deps.metrics = &metrics_;
     api_ = std::make_unique<ApiHandler>(deps);
 
     HttpServerOptions http;
@@ -316,7 +320,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<ControlPlaneSource> control_plane_source_;
   std::unique_ptr<HttpAgentChannel> agent_channel_;
   std::unique_ptr<RouterSink> route_sink_;
-  MinimumEnvironmentsPolicy scaling_policy_;
+  FleetMetrics metrics_;
+  Autoscaler scaling_policy_;
   std::unique_ptr<FleetManager> fleet_;
   WatchHandlePtr store_watch_;
   std::unique_ptr<LocalInstanceProvider> instances_;

@@ -76,6 +76,8 @@ describe('drain: no invocation fails when EEs are replaced or removed', { timeou
       concurrency: 8,
       environment: { TAG: 'a' },
       publishTo: 'LATEST_PUBLISHED',
+      minEEs: 3,
+      maxEEs: 3, // a fixed fleet: the EEs replaced are the rollover's, not the scaler's
     });
     assert.equal(fn.version, '$LATEST.PUBLISHED');
     await waitEnvironmentCount(server.port, fn.name, fn.version, 3);

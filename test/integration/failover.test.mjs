@@ -95,6 +95,7 @@ describe('failover: kill -9 of an agent under load', { timeout: 240_000 }, () =>
       zip: makeZip([{ name: 'lambda_function.py', data: HANDLER, mode: 0o100644 }]),
       concurrency: 4,
       minEEs: 3,
+      maxEEs: 3, // a fixed fleet: this test is about failover, not scaling
       timeout: 5,
     });
   });
