@@ -14,6 +14,7 @@
 #include "artifact/encoding.h"
 #include "artifact/zip_writer.h"
 #include "cli/api_client.h"
+#include "cli/runner.h"
 #include "cli/table.h"
 #include "net/http.h"
 
@@ -21,68 +22,6 @@ namespace hearth {
 namespace json = boost::json;
 
 namespace {
-
-std::optional<Credentials> credentialsFromEnv() {
-  const char* id = std::getenv("AWS_ACCESS_KEY_ID");
-  const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
-  if (id == nullptr || secret == nullptr || *id == '\0') {
-    return std::nullopt;
-  }
-  return Credentials{id, secret};
-}
-
-std::string str(const json::value& v, std::string_view key) {
-  if (!v.is_object()) {
-    return "";
-  }
-  const json::value* m = v.get_object().if_contains(key);
-  if (m == nullptr || m->is_null()) {
-    return "";
-  }
-  if (m->is_string()) {
-    return std::string(m->get_string());
-  }
-  return json::serialize(*m);
-}
-
-// Runs one API interaction and prints the result; returns the process exit code.
-class Runner {
- public:
-  explicit Runner(const ClientOptions* options) : options_(options) {}
-
-  Result<json::value> call(const std::string& method, const std::string& target,
-                           const std::string& body = "") {
-    if (!client_) {
-      HEARTH_ASSIGN_OR_RETURN(
-          client_, ApiClient::create(options_->endpoint, options_->region, credentialsFromEnv()));
-    }
-    return client_->callJson(method, target, body);
-  }
-  ApiClient* client() {
-    if (!client_) {
-      auto created = ApiClient::create(options_->endpoint, options_->region, credentialsFromEnv());
-      if (created.isOk()) {
-        client_ = std::move(created).value();
-      }
-    }
-    return client_.get();
-  }
-
-  bool json() const { return options_->output == "json"; }
-
- private:
-  const ClientOptions* options_;
-  std::unique_ptr<ApiClient> client_;
-};
-
-int fail(const Status& status) {
-  std::cerr << "error: " << status.message() << "\n";
-  return 1;
-}
-
-void printJson(const json::value& v) {
-  std::cout << json::serialize(v) << "\n";
-}
 
 void printProviders(const json::array& providers) {
   Table table({"NAME", "STATE", "MAX VCPUS", "ZONES", "ARN"});

@@ -11,6 +11,7 @@
 #include "agent/agent.h"
 #include "agent/runtime_roots.h"
 #include "cli/commands.h"
+#include "cli/observe_commands.h"
 #include "sandbox/process_launcher.h"
 #include "sandbox/sandboxing_launcher.h"
 #include "server/demo.h"
@@ -182,10 +183,21 @@ int main(int argc, char** argv) {
 
   int exit_code = 0;
   hearth::addClientCommands(app, &client, &exit_code);
+  hearth::addObserveCommands(app, &client, &exit_code);
+  // --endpoint and --output may follow the subcommand too: options a subcommand does not know
+  // fall through to its parent.
+  std::function<void(CLI::App*)> fallThrough = [&](CLI::App* parent) {
+    for (auto* sub : parent->get_subcommands({})) {
+      sub->fallthrough();
+      fallThrough(sub);
+    }
+  };
   for (auto* sub : app.get_subcommands({})) {
     if (sub->get_name() != "up" && sub->get_name() != "agent") {
       sub->add_option("--region", client.region, "Region used to sign requests")
           ->envname("AWS_REGION");
+      fallThrough(sub);
+      sub->fallthrough();
     }
   }
 
