@@ -205,9 +205,18 @@ Result<json::object> FunctionRegistry::putScalingConfig(std::string_view functio
       return functionNotFound(account_, ref.name, *q);
     }
     version->scaling = scaling;
+    FunctionState was = version->config.state;
+    bool deactivated = was == FunctionState::kDeactivating || was == FunctionState::kDeactivated;
     if (scaling.deactivates()) {
-      version->config.setState(FunctionState::kDeactivated,
-                               "The function version was deactivated by its scaling config.");
+      // Its EEs drain; the fleet records Deactivated once none remains.
+      if (!deactivated && was != FunctionState::kFailed) {
+        version->config.setState(FunctionState::kDeactivating,
+                                 "The function version is being deactivated by its scaling "
+                                 "config.");
+      }
+    } else if (deactivated) {
+      version->config.setState(FunctionState::kPending,
+                               "The function version is being reactivated by its scaling config.");
     }
     std::string state(functionStateName(version->config.state));
     txn.expect(keys::functionVersion(ref.name, *q), version->version)
@@ -250,6 +259,14 @@ Status FunctionRegistry::setVersionState(const std::string& function, const std:
            if (!record || (record->config.state == new_state &&
                            record->config.state_reason_code == reason_code)) {
              return std::optional<json::object>(json::object());  // gone, or already so
+           }
+           // Deactivation is the user's: the fleet may only complete it. A decision made on an
+           // older read (Pending → Active) does not undo it.
+           FunctionState current = record->config.state;
+           if ((current == FunctionState::kDeactivating &&
+                new_state != FunctionState::kDeactivated) ||
+               current == FunctionState::kDeactivated) {
+             return std::optional<json::object>(json::object());
            }
            record->config.setState(new_state, reason, reason_code);
            Txn txn;

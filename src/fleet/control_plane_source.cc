@@ -35,8 +35,12 @@ VersionState fleetState(FunctionState state) {
       return VersionState::kFailed;
     case FunctionState::kPending:
       return VersionState::kPending;
+    case FunctionState::kDeactivating:
+      return VersionState::kDeactivating;
+    case FunctionState::kDeactivated:
+      return VersionState::kDeactivated;
     default:
-      return VersionState::kInactive;  // Inactive, Deactivating, Deactivated
+      return VersionState::kInactive;
   }
 }
 
@@ -65,6 +69,7 @@ Result<DesiredFleet> ControlPlaneSource::read() {
     d.key = {mv.function, mv.version};
     d.capacity_provider = mv.capacity_provider;
     d.state = fleetState(mv.config.state);
+    d.state_reason_code = mv.config.state_reason_code;
     const FunctionConfiguration& config = mv.config;
     d.deployment = {mv.code_hex, config.revision_id};
     d.function_arn = config.function_arn;
@@ -135,10 +140,11 @@ Result<DesiredFleet> ControlPlaneSource::read() {
 }
 
 Status ControlPlaneSource::setVersionState(const SetVersionState& change) {
-  FunctionState state = change.state == VersionState::kActive    ? FunctionState::kActive
-                        : change.state == VersionState::kFailed  ? FunctionState::kFailed
-                        : change.state == VersionState::kPending ? FunctionState::kPending
-                                                                 : FunctionState::kInactive;
+  FunctionState state = change.state == VersionState::kActive        ? FunctionState::kActive
+                        : change.state == VersionState::kFailed      ? FunctionState::kFailed
+                        : change.state == VersionState::kPending     ? FunctionState::kPending
+                        : change.state == VersionState::kDeactivated ? FunctionState::kDeactivated
+                                                                     : FunctionState::kInactive;
   return functions_->setVersionState(change.key.function, change.key.version, state, change.reason,
                                      change.reason_code);
 }

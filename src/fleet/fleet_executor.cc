@@ -49,6 +49,10 @@ std::string_view versionStateName(VersionState state) {
       return "Failed";
     case VersionState::kInactive:
       return "Inactive";
+    case VersionState::kDeactivating:
+      return "Deactivating";
+    case VersionState::kDeactivated:
+      return "Deactivated";
   }
   return "Pending";
 }

@@ -23,7 +23,7 @@ struct VersionKey {
   auto operator<=>(const VersionKey&) const = default;
 };
 
-enum class VersionState { kPending, kActive, kFailed, kInactive };
+enum class VersionState { kPending, kActive, kFailed, kInactive, kDeactivating, kDeactivated };
 
 // What an EE runs. Two EEs of one version run the same thing exactly when their deployments are
 // equal: a republish of $LATEST.PUBLISHED changes the revision, new code changes the sha.
@@ -49,6 +49,7 @@ struct DesiredVersion {
   VersionKey key;
   std::string capacity_provider;
   VersionState state = VersionState::kPending;
+  std::string state_reason_code;  // as the control plane has it
   DeploymentId deployment;
   ScalingBounds scaling;
   EnvironmentSize size;

@@ -105,6 +105,8 @@ void apply(const FleetAction& action, SteadyTime now, ObservedFleet& fleet) {
 
 namespace {
 
+constexpr std::string_view kScalingLimitCode = "CapacityProviderScalingLimitExceeded";
+
 // How long after its drain deadline a draining EE is forgotten even if its agent never confirms.
 constexpr std::chrono::seconds kDrainConfirmMargin{5};
 
@@ -219,6 +221,11 @@ class Planner {
     auto failed = environmentsOf(
         d.key, [&](const auto& e) { return current(e) && e.state == PlacedState::kFailed; });
 
+    if (d.state == VersionState::kDeactivating &&
+        environmentsOf(d.key, [](const auto&) { return true; }).empty()) {
+      emit(SetVersionState{d.key, VersionState::kDeactivated,
+                           "The function version was deactivated by its scaling config.", ""});
+    }
     if (count > 0 && d.state == VersionState::kPending && !failed.empty()) {
       const ObservedEnvironment& env = fleet_.environments.at(failed.front());
       emit(SetVersionState{d.key, VersionState::kFailed, env.error_type + ": " + env.error_message,
@@ -239,6 +246,10 @@ class Planner {
     if (recovering(d.capacity_provider)) {
       return;  // the EEs of recovered instances are not known yet
     }
+    if (d.state == VersionState::kActive && d.state_reason_code == kScalingLimitCode &&
+        missing <= 0) {
+      emit(SetVersionState{d.key, VersionState::kActive, "", ""});
+    }
     if (missing > 0) {
       int placed = place(d, missing);
       if (placed < missing) {
@@ -249,7 +260,11 @@ class Planner {
         plan_.capacity_limited[d.key] = reason;
         if (d.state == VersionState::kPending) {
           emit(SetVersionState{d.key, VersionState::kFailed, std::move(reason),
-                               "CapacityProviderScalingLimitExceeded"});
+                               std::string(kScalingLimitCode)});
+        } else if (d.state_reason_code != kScalingLimitCode) {
+          // Active, short of what the scaler wants: the reason says so until it is not.
+          emit(SetVersionState{d.key, VersionState::kActive, std::move(reason),
+                               std::string(kScalingLimitCode)});
         }
       }
     } else if (missing < 0) {

@@ -385,5 +385,49 @@ TEST_F(PlannerTest, AnEnvironmentIsDrainedOnlyAfterLeavingTheModelsReadySet) {
   EXPECT_EQ(observed_.environments.at(drains[0].environment_id).state, PlacedState::kDraining);
 }
 
+TEST_F(PlannerTest, DeactivationDrainsEveryEnvironmentThenRecordsDeactivated) {
+  addVersion("fn", "1", 3);
+  settle();
+  VersionKey key{"fn", "1"};
+  ASSERT_EQ(countIn(PlacedState::kReady, key), 3);
+  desired_.versions[0].state = VersionState::kDeactivating;
+  FleetPlan first = step();
+  EXPECT_EQ(actionsOf<DrainEnvironment>(first).size(), 3u);
+  EXPECT_TRUE(actionsOf<SetVersionState>(first).empty()) << "EEs are still draining";
+  EXPECT_EQ(countIn(PlacedState::kDraining, key), 3);
+  // The agents confirm: the EEs are forgotten.
+  observed_.environments.clear();
+  FleetPlan last = step();
+  auto states = actionsOf<SetVersionState>(last);
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].state, VersionState::kDeactivated);
+  EXPECT_TRUE(actionsOf<PlaceEnvironment>(last).empty());
+  // Reactivated (the control plane puts it back to Pending): placed again.
+  desired_.versions[0].state = VersionState::kPending;
+  FleetPlan again = step();
+  EXPECT_EQ(actionsOf<PlaceEnvironment>(again).size(), 3u);
+}
+
+TEST_F(PlannerTest, AnActiveVersionShortOfMaxVCpuCountIsReportedNotFailed) {
+  DesiredVersion& d = addVersion("fn", "1", 2);
+  d.max_vcpus = 4;  // one c7i.xlarge: four EEs of one vCPU
+  settle();
+  ASSERT_EQ(desired_.versions[0].state, VersionState::kActive);
+  desired_.versions[0].scaling.min_environments = 6;
+  FleetPlan more = step();
+  EXPECT_EQ(more.capacity_limited.count({"fn", "1"}), 1u);
+  EXPECT_NE(more.capacity_limited.at({"fn", "1"}).find("MaxVCpuCount of 4"), std::string::npos);
+  auto states = actionsOf<SetVersionState>(more);
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].state, VersionState::kActive) << "an Active version stays Active";
+  EXPECT_EQ(states[0].reason_code, "CapacityProviderScalingLimitExceeded");
+  desired_.versions[0].state_reason_code = states[0].reason_code;
+  EXPECT_TRUE(actionsOf<SetVersionState>(step()).empty()) << "said once";
+  desired_.versions[0].scaling.min_environments = 2;
+  auto cleared = actionsOf<SetVersionState>(step());
+  ASSERT_EQ(cleared.size(), 1u);
+  EXPECT_EQ(cleared[0].reason_code, "");
+}
+
 }  // namespace
 }  // namespace hearth

@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { deployFunction } from '../compat/lib/dataplane.mjs';
-import { createActiveCapacityProvider, makeClient, sleep, uniqueName } from '../compat/lib/lambda.mjs';
+import { deployFunction, environmentProcesses, tryInvoke, waitEnvironmentCount, waitVersionActive } from '../compat/lib/dataplane.mjs';
+import { createActiveCapacityProvider, eventually, makeClient, sdk, sleep, uniqueName } from '../compat/lib/lambda.mjs';
 import { startServer } from '../compat/lib/server.mjs';
 import { makeZip } from '../compat/lib/zip.mjs';
 
@@ -48,10 +48,11 @@ async function getJson(endpoint, path) {
   return res.json();
 }
 
-describe('scaling: capacity ahead of demand', { timeout: 240_000 }, () => {
+describe('scaling: capacity ahead of demand', { timeout: 400_000 }, () => {
   let server;
   let client;
   let fn;
+  let cpArn;
 
   before(async () => {
     server = await startServer();
@@ -59,9 +60,10 @@ describe('scaling: capacity ahead of demand', { timeout: 240_000 }, () => {
     const cp = await createActiveCapacityProvider(client, uniqueName('sc-cp'), {
       CapacityProviderScalingConfig: { MaxVCpuCount: 64, ScalingMode: 'Auto' },
     });
+    cpArn = cp.CapacityProviderArn;
     fn = await deployFunction(client, {
       name: uniqueName('sc-fn'),
-      cpArn: cp.CapacityProviderArn,
+      cpArn,
       zip: makeZip([{ name: 'lambda_function.py', data: HANDLER, mode: 0o100644 }]),
       concurrency: 4,
       timeout: 10,
@@ -165,5 +167,84 @@ describe('scaling: capacity ahead of demand', { timeout: 240_000 }, () => {
     assert.ok(cost.Total > 0);
     const p = cost.CapacityProviders[0];
     assert.ok(Math.abs(p.ManagementFee - 0.15 * p.InstanceCost) < 1e-12);
+  });
+
+  it('deactivates at Min = Max = 0, drains, and reactivates on a non-zero config', async () => {
+    const f = await deployFunction(client, {
+      name: uniqueName('sc-deact'),
+      cpArn,
+      zip: makeZip([{ name: 'lambda_function.py', data: HANDLER, mode: 0o100644 }]),
+      concurrency: 4,
+    });
+    await waitEnvironmentCount(server.port, f.name, f.version, 3);
+    // An invocation in flight while the version deactivates still completes.
+    const inFlight = tryInvoke(client, f.name, {}, { Qualifier: f.version });
+    await sleep(50);
+    const put = await client.send(new sdk.PutFunctionScalingConfigCommand({
+      FunctionName: f.name, Qualifier: f.version,
+      FunctionScalingConfig: { MinExecutionEnvironments: 0, MaxExecutionEnvironments: 0 },
+    }));
+    assert.equal(put.FunctionState, 'Deactivating');
+    const done = await inFlight;
+    assert.ok(done.ok && !done.functionError, `the in-flight invocation completes: ${done.message ?? ''}`);
+    await eventually(async () => {
+      const c = await client.send(new sdk.GetFunctionConfigurationCommand({ FunctionName: f.name, Qualifier: f.version }));
+      return c.State === 'Deactivated';
+    }, { timeout: 30_000, what: 'Deactivated' });
+    assert.equal(environmentProcesses(server.port, f.name, f.version).length, 0, 'no EE is left');
+    const refused = await tryInvoke(client, f.name, {}, { Qualifier: f.version });
+    assert.equal(refused.name, 'ResourceConflictException', `${refused.name}: ${refused.message}`);
+    assert.match(refused.message, /Deactivated/);
+
+    const again = await client.send(new sdk.PutFunctionScalingConfigCommand({
+      FunctionName: f.name, Qualifier: f.version,
+      FunctionScalingConfig: { MinExecutionEnvironments: 2, MaxExecutionEnvironments: 4 },
+    }));
+    assert.equal(again.FunctionState, 'Pending');
+    await waitVersionActive(client, f.name, f.version);
+    const served = await tryInvoke(client, f.name, {}, { Qualifier: f.version });
+    assert.ok(served.ok && !served.functionError, 'it serves again');
+    await waitEnvironmentCount(server.port, f.name, f.version, 2);
+  });
+
+  it('reports reaching MaxVCpuCount in the activity log and the state reason', async () => {
+    const small = await createActiveCapacityProvider(client, uniqueName('sc-small'), {
+      CapacityProviderScalingConfig: { MaxVCpuCount: 12, ScalingMode: 'Auto' },
+    });
+    const f = await deployFunction(client, {
+      name: uniqueName('sc-cap'),
+      cpArn: small.CapacityProviderArn,
+      zip: makeZip([{ name: 'lambda_function.py', data: HANDLER, mode: 0o100644 }]),
+      concurrency: 1,
+    });
+    const url = `${server.endpoint}/2015-03-31/functions/${f.name}/invocations?Qualifier=${encodeURIComponent(f.version)}`;
+    let loading = true;
+    // 16 callers of 200 ms at 1 per EE want 32 EEs; 12 vCPUs hold 12.
+    const callers = Array.from({ length: 16 }, async () => {
+      while (loading) {
+        const res = await fetch(url, { method: 'POST', body: '{}' });
+        await res.arrayBuffer();
+        if (res.status !== 200) await sleep(20);
+      }
+    });
+    let entry;
+    try {
+      await eventually(async () => {
+        const a = await getJson(server.endpoint, '/_hearth/v1/activity?limit=2000');
+        entry = a.Entries.find((e) => e.Kind === 'LimitReached' && e.FunctionName === f.name);
+        return entry !== undefined;
+      }, { timeout: 30_000, what: 'a LimitReached entry' });
+      const c = await client.send(new sdk.GetFunctionConfigurationCommand({ FunctionName: f.name, Qualifier: f.version }));
+      assert.equal(c.State, 'Active');
+      assert.equal(c.StateReasonCode, 'CapacityProviderScalingLimitExceeded');
+      assert.match(c.StateReason, /MaxVCpuCount of 12/);
+    } finally {
+      loading = false;
+      await Promise.all(callers);
+    }
+    assert.match(entry.Reason, /MaxVCpuCount of 12/);
+    const m = await getJson(server.endpoint, '/_hearth/v1/metrics');
+    const p = m.CapacityProviders.find((x) => x.CapacityProviderName === small.CapacityProviderArn.split(':').pop());
+    assert.ok(p.VCpus <= 12, `the provider stays within MaxVCpuCount: ${p.VCpus}`);
   });
 });
