@@ -150,6 +150,11 @@ int main(int argc, char** argv) {
   up->add_option("--router-queue-wait-ms", queue_wait_ms,
                  "How long an invoke may wait for a free slot before 429")
       ->capture_default_str();
+  int64_t instance_lifetime_s = 14 * 24 * 3600;
+  up->add_option("--instance-max-lifetime-seconds", instance_lifetime_s,
+                 "Rotate instances older than this: replace their EEs, drain, release")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{10}, int64_t{365} * 24 * 3600));
 
   hearth::AgentOptions agent;
   auto* agent_cmd = app.add_subcommand("agent", "Run an instance agent (started by the server)");
@@ -282,6 +287,7 @@ int main(int argc, char** argv) {
   auto runtimes = hearth::resolveAndLogRuntimeRoots(
       {server.interpreters, server.root_filesystems, !server.insecure_no_sandbox}, "hearth up");
   server.router_queue_wait = std::chrono::milliseconds(queue_wait_ms);
+  server.instance_max_lifetime = std::chrono::seconds(instance_lifetime_s);
   server.agent_orphan_timeout = std::chrono::milliseconds(agent_orphan_timeout_ms);
   sigset_t signals;
   blockTerminationSignals(&signals);

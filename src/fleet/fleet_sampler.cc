@@ -242,7 +242,9 @@ std::vector<ActivityEntry> activityOf(const FleetPlan& plan,
       if (auto it = before.instances.find(terminate->instance_id); it != before.instances.end()) {
         e.capacity_provider = it->second.capacity_provider;
       }
-      e.reason = terminate->lost ? "lost: silent, exited or never registered" : "idle";
+      e.reason = terminate->lost      ? "lost: silent, exited or never registered"
+                 : terminate->rotated ? "rotated: past its maximum lifetime, its EEs replaced"
+                                      : "idle";
       out.push_back(std::move(e));
     } else if (const auto* drain = std::get_if<DrainEnvironment>(&action)) {
       auto it = before.environments.find(drain->environment_id);

@@ -196,7 +196,11 @@ class Planner {
 
   void planVersion(const DesiredVersion& d) {
     bool may_run = d.state == VersionState::kPending || d.state == VersionState::kActive;
-    auto current = [&](const ObservedEnvironment& e) { return e.deployment == d.deployment; };
+    // EEs of an older deployment, or on an instance past its lifetime, are replaced: they drain
+    // once the version has enough Ready EEs without them.
+    auto current = [&](const ObservedEnvironment& e) {
+      return e.deployment == d.deployment && !retiring(e.instance_id);
+    };
     auto live =
         environmentsOf(d.key, [&](const auto& e) { return current(e) && isLiveState(e.state); });
     int count = 0;
@@ -291,6 +295,14 @@ class Planner {
     }
   }
 
+  // Past its maximum lifetime: nothing new goes on it, its EEs are replaced, and it is released
+  // once empty.
+  bool retiring(const std::string& instance_id) const {
+    auto it = fleet_.instances.find(instance_id);
+    return it != fleet_.instances.end() && it->second.state != InstanceState::kTerminated &&
+           in_.now - it->second.launched_at >= in_.options.max_instance_lifetime;
+  }
+
   bool recovering(const std::string& capacity_provider) const {
     for (const auto& [id, instance] : fleet_.instances) {
       if (instance.adopting && instance.capacity_provider == capacity_provider) {
@@ -317,8 +329,8 @@ class Planner {
     int used_vcpus = 0;
     for (const auto& [id, instance] : fleet_.instances) {
       if (instance.capacity_provider != d.capacity_provider ||
-          instance.state == InstanceState::kTerminated) {
-        continue;
+          instance.state == InstanceState::kTerminated || retiring(id)) {
+        continue;  // a retiring instance's vCPUs do not count: rotation may exceed the budget
       }
       used_vcpus += instance.type.vcpus;
       InstanceCapacity capacity{id, instance.zone, instance.type.vcpus, instance.type.memory_mib};
@@ -331,7 +343,8 @@ class Planner {
       capacities.push_back(capacity);
     }
     for (const auto& [eid, env] : fleet_.environments) {
-      if (env.key == d.key && env.deployment == d.deployment && isLiveState(env.state)) {
+      if (env.key == d.key && env.deployment == d.deployment && isLiveState(env.state) &&
+          !retiring(env.instance_id)) {
         if (auto inst = fleet_.instances.find(env.instance_id); inst != fleet_.instances.end()) {
           ++request.existing_per_zone[inst->second.zone];
         }
@@ -440,15 +453,19 @@ class Planner {
     for (const auto& [id, env] : fleet_.environments) {
       in_use.insert(env.instance_id);
     }
-    std::vector<std::string> idle;
+    std::vector<std::pair<std::string, bool>> idle;  // (id, rotated)
     for (const auto& [id, instance] : fleet_.instances) {
-      if (instance.state == InstanceState::kRunning && !in_use.contains(id) &&
-          in_.now - instance.last_used > in_.options.idle_instance_ttl) {
-        idle.push_back(id);
+      if (instance.state != InstanceState::kRunning || in_use.contains(id)) {
+        continue;
+      }
+      if (retiring(id)) {
+        idle.emplace_back(id, true);
+      } else if (in_.now - instance.last_used > in_.options.idle_instance_ttl) {
+        idle.emplace_back(id, false);
       }
     }
-    for (const auto& id : idle) {
-      emit(TerminateInstance{id, /*lost=*/false});
+    for (const auto& [id, rotated] : idle) {
+      emit(TerminateInstance{id, /*lost=*/false, rotated});
     }
   }
 

@@ -20,7 +20,8 @@ struct LaunchInstance {
 };
 struct TerminateInstance {
   std::string instance_id;
-  bool lost = false;  // silent or never registered (else: released after being idle)
+  bool lost = false;     // silent or never registered (else: released)
+  bool rotated = false;  // released at the end of its maximum lifetime (else: after being idle)
 };
 struct PlaceEnvironment {
   ObservedEnvironment environment;  // state kAssigned
@@ -86,6 +87,7 @@ struct PlannerOptions {
   std::chrono::milliseconds idle_instance_ttl{120000};  // empty instances are released after this
   std::chrono::seconds min_init_timeout{130};           // LMI: max(130 s, function timeout)
   std::chrono::seconds drain_grace{5};                  // drain deadline: Timeout + this
+  std::chrono::seconds max_instance_lifetime{14 * 24 * 3600};  // then the instance is rotated
   int preferred_environments_per_instance = 4;
 };
 
@@ -114,7 +116,11 @@ struct PlanInput {
 //  4. EEs of versions no longer desired drain; failed and gone EEs are stopped and forgotten, and
 //     draining ones once past their deadline;
 //  5. assigned EEs on running instances are started;
-//  6. running instances empty for idle_instance_ttl are released.
+//  6. running instances empty for idle_instance_ttl are released, and those past
+//     max_instance_lifetime as soon as they are empty.
+// An instance past max_instance_lifetime is rotated: nothing new is placed on it, its EEs count
+// as an older deployment (replacements are placed elsewhere, then they drain), and its vCPUs do
+// not count against MaxVCpuCount meanwhile.
 // Ready EEs drain for their version's Timeout plus drain_grace; EEs not yet ready stop at once.
 FleetPlan plan(const PlanInput& input);
 

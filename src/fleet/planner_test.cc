@@ -429,5 +429,47 @@ TEST_F(PlannerTest, AnActiveVersionShortOfMaxVCpuCountIsReportedNotFailed) {
   EXPECT_EQ(cleared[0].reason_code, "");
 }
 
+TEST_F(PlannerTest, AnInstancePastItsLifetimeIsReplacedBeforeItsEnvironmentsDrain) {
+  options_.max_instance_lifetime = 3600s;
+  addVersion("fn", "1", 3);
+  settle();
+  VersionKey key{"fn", "1"};
+  std::set<std::string> old_instances;
+  for (const auto& [id, inst] : observed_.instances) {
+    old_instances.insert(id);
+  }
+  ASSERT_EQ(old_instances.size(), 3u);
+  now_ += 3600s;
+  heartbeatAll();
+  FleetPlan replace = step();
+  EXPECT_EQ(actionsOf<PlaceEnvironment>(replace).size(), 3u);
+  EXPECT_EQ(actionsOf<LaunchInstance>(replace).size(), 3u) << "nothing new on a retiring instance";
+  EXPECT_TRUE(actionsOf<DrainEnvironment>(replace).empty()) << "the old EEs serve until replaced";
+  registerAll();
+  step();
+  readyAll();
+  FleetPlan drain = step();
+  EXPECT_EQ(actionsOf<DrainEnvironment>(drain).size(), 3u);
+  for (const auto& d : actionsOf<DrainEnvironment>(drain)) {
+    EXPECT_GT(d.drain.count(), 0) << "a Ready EE drains, it is not cut";
+  }
+  EXPECT_EQ(countIn(PlacedState::kReady, key), 3);
+  EXPECT_EQ(desired_.versions[0].state, VersionState::kActive);
+  // Drained and confirmed: the old instances go at once, as rotated.
+  for (auto it = observed_.environments.begin(); it != observed_.environments.end();) {
+    it = it->second.state == PlacedState::kDraining ? observed_.environments.erase(it)
+                                                    : std::next(it);
+  }
+  heartbeatAll();
+  FleetPlan release = step();
+  auto terminated = actionsOf<TerminateInstance>(release);
+  ASSERT_EQ(terminated.size(), 3u);
+  for (const auto& t : terminated) {
+    EXPECT_TRUE(old_instances.contains(t.instance_id));
+    EXPECT_TRUE(t.rotated);
+    EXPECT_FALSE(t.lost);
+  }
+}
+
 }  // namespace
 }  // namespace hearth

@@ -147,7 +147,9 @@ class ServerImpl final : public Server {
     fleet_deps.agent_token = agent_token_;
     fleet_deps.requests = route_sink_.get();
     fleet_deps.metrics = &metrics_;
-    fleet_ = std::make_unique<FleetManager>(FleetOptions{}, std::move(catalog), fleet_deps);
+    FleetOptions fleet_options;
+    fleet_options.planner.max_instance_lifetime = options_.instance_max_lifetime;
+    fleet_ = std::make_unique<FleetManager>(fleet_options, std::move(catalog), fleet_deps);
     control_work_ = std::make_unique<WorkQueue>(options_.control_threads, options_.control_queue);
     if (!options_.access_keys.empty()) {
       verifier_ = std::make_unique<SigV4Verifier>(options_.access_keys, options_.account.region,

@@ -30,6 +30,8 @@ struct ServerOptions {
   bool insecure_no_sandbox = false;  // local agents run EEs unisolated (development only)
   std::string instance_catalog;      // JSON file replacing the embedded instance-type catalogue
   std::chrono::milliseconds router_queue_wait{50};
+  // An instance older than this is rotated: replaced, drained, released.
+  std::chrono::seconds instance_max_lifetime{14 * 24 * 3600};
   std::chrono::milliseconds drain_grace{10000};
   // Local agents outlive the server; they stop themselves when it has been gone this long.
   std::chrono::milliseconds agent_orphan_timeout{60000};
