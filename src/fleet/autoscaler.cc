@@ -28,6 +28,11 @@ double Autoscaler::demandOf(const LoadPoint& point, double fallback_latency_seco
   double seconds = point.seconds > 0 ? point.seconds : 1;
   double latency = s.mean_latency_ms > 0 ? s.mean_latency_ms / 1000 : fallback_latency_seconds;
   double unserved = static_cast<double>(s.concurrency_throttles) / seconds * latency;
+  // Callers that retry at once inflate the throttle count: unserved demand counts for at most
+  // the capacity already there, so each step at most doubles it (and more the next second).
+  if (s.concurrency_limit > 0) {
+    unserved = std::min(unserved, static_cast<double>(s.concurrency_limit));
+  }
   return std::max(s.busy_concurrency + unserved, static_cast<double>(s.in_flight));
 }
 

@@ -23,8 +23,9 @@ struct AutoscalerOptions {
 // The autoscaler: per version, the EEs that keep CPU use (against the capacity provider's target)
 // and concurrency in use (against the same target of the EEs' concurrency cap) at or below target.
 //  - Load of a second: the mean invocations in flight (answered time / interval), plus throttled
-//    demand (throttles per second × the mean latency), and never less than the invocations in
-//    flight at the sample; CPU is the vCPUs busy in Ready EEs.
+//    demand (throttles per second × the mean latency, at most the concurrency limit of the Ready
+//    EEs, as retrying callers inflate it), and never less than the invocations in flight at the
+//    sample; CPU is the vCPUs busy in Ready EEs.
 //  - recommended = max over CPU and concurrency of ceil(load / (per-EE capacity × target)), for
 //    the burst window's peak and for the stable window's mean, whichever is higher.
 //  - Above the current target: scale out to it at once (the fast path).

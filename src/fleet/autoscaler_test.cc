@@ -80,6 +80,17 @@ TEST(Autoscaler, ThrottledDemandCountsAtTheMeanLatency) {
   EXPECT_EQ(decide(scaler, d, history, 3, now).environments, 10);
 }
 
+TEST(Autoscaler, ThrottledDemandCountsForAtMostTheCapacityThere) {
+  Autoscaler scaler;
+  auto d = version(1, std::nullopt, 4);
+  SteadyTime now = SteadyTime{} + seconds(100);
+  // Callers retrying at once: 400 throttles/s × 0.2 s = 80, capped at the 12 of capacity.
+  auto p = point(now, 12, 12, 400, 200, 3, 3);
+  p.load.concurrency_limit = 12;
+  std::vector<LoadPoint> history{p};
+  EXPECT_EQ(decide(scaler, d, history, 3, now).environments, 12);  // (12 + 12) / (4 × 0.5)
+}
+
 TEST(Autoscaler, CpuBoundLoadScalesByCpu) {
   Autoscaler scaler;
   auto d = version(1, std::nullopt, 64);
@@ -175,6 +186,7 @@ Trace simulate(const std::function<double(int)>& demand, int seconds_total, int 
     p.load.mean_latency_ms = served > 0 ? latency * 1000 : 0;
     p.load.concurrency_throttles = throttled;
     p.load.ready = ready;
+    p.load.concurrency_limit = static_cast<int>(capacity);
     p.load.desired = last_desired;
     p.load.recommended = last_recommended;
     history.push_back(p);

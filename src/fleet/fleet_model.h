@@ -133,6 +133,8 @@ inline constexpr std::string_view kInstanceLaunchFailed = "Hearth.InstanceLaunch
 struct ObservedFleet {
   std::map<std::string, ObservedInstance> instances;
   std::map<std::string, ObservedEnvironment> environments;
+  // When each capacity provider last failed to launch an instance (the launch's time).
+  std::map<std::string, SteadyTime> launch_failures;
 };
 
 }  // namespace hearth

@@ -218,6 +218,7 @@ void FleetState::onLaunchFailed(const std::string& instance_id, const std::strin
     return;
   }
   it->second.state = InstanceState::kTerminated;
+  fleet_.launch_failures[it->second.capacity_provider] = it->second.launched_at;
   for (auto& [id, env] : fleet_.environments) {
     if (env.instance_id == instance_id && env.state != PlacedState::kDraining) {
       env.state = PlacedState::kFailed;

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <set>
 
 #include "fleet/placement.h"
@@ -126,12 +128,17 @@ class Planner {
     }
     retireUnwanted(desired_keys);
     startAssigned();
+    keepHeadroom();
     releaseIdleInstances();
     return std::move(plan_);
   }
 
  private:
   void emit(FleetAction action) {
+    if (const auto* state = std::get_if<SetVersionState>(&action);
+        state != nullptr && state->state == VersionState::kFailed) {
+      failed_now_.insert(state->key);
+    }
     apply(action, in_.now, fleet_);
     plan_.actions.push_back(std::move(action));
   }
@@ -448,6 +455,103 @@ class Planner {
     }
   }
 
+  // Free EE slots of `size` on an instance, after the EEs placed on it.
+  int freeSlots(const std::string& instance_id, const EnvironmentSize& size) const {
+    const ObservedInstance& inst = fleet_.instances.at(instance_id);
+    int vcpus = inst.type.vcpus;
+    int64_t memory = inst.type.memory_mib;
+    for (const auto& [id, env] : fleet_.environments) {
+      if (env.instance_id == instance_id) {
+        vcpus -= env.vcpus;
+        memory -= env.memory_mib;
+      }
+    }
+    if (vcpus < size.vcpus || memory < size.memory_mib || size.vcpus <= 0 || size.memory_mib <= 0) {
+      return 0;
+    }
+    return static_cast<int>(std::min<int64_t>(vcpus / size.vcpus, memory / size.memory_mib));
+  }
+
+  // Per capacity provider, room for headroom_fraction more of the EEs its versions want (at
+  // least one EE of its largest size), so a scale-out lands on a running instance instead of
+  // waiting for a launch. Launches within MaxVCpuCount; releaseIdleInstances() keeps it.
+  void keepHeadroom() {
+    if (in_.options.headroom_fraction <= 0) {
+      return;
+    }
+    std::map<std::string, std::vector<const DesiredVersion*>> by_provider;
+    for (const auto& d : in_.desired->versions) {
+      auto failure = fleet_.launch_failures.find(d.capacity_provider);
+      bool failing_launches = failure != fleet_.launch_failures.end() &&
+                              in_.now - failure->second < in_.options.headroom_retry_after;
+      if ((d.state == VersionState::kPending || d.state == VersionState::kActive) &&
+          !d.zones.empty() && !recovering(d.capacity_provider) && !failing_launches &&
+          !failed_now_.contains(d.key)) {
+        by_provider[d.capacity_provider].push_back(&d);
+      }
+    }
+    for (const auto& [provider, versions] : by_provider) {
+      const DesiredVersion* largest = versions.front();
+      int wanted_vcpus = 0;
+      for (const DesiredVersion* d : versions) {
+        if (d->size.vcpus > largest->size.vcpus ||
+            (d->size.vcpus == largest->size.vcpus &&
+             d->size.memory_mib > largest->size.memory_mib)) {
+          largest = d;
+        }
+        if (auto it = plan_.scaling.find(d->key); it != plan_.scaling.end()) {
+          wanted_vcpus += it->second.decision.environments * d->size.vcpus;
+        }
+      }
+      const EnvironmentSize& size = largest->size;
+      int need = 0;
+      if (wanted_vcpus > 0) {
+        need = std::max(1, static_cast<int>(std::ceil(in_.options.headroom_fraction * wanted_vcpus /
+                                                      size.vcpus)));
+      }
+      int free = 0;
+      int used_vcpus = 0;
+      std::map<std::string, int> per_zone;
+      for (const auto& zone : largest->zones) {
+        per_zone[zone] = 0;
+      }
+      for (const auto& [id, inst] : fleet_.instances) {
+        if (inst.capacity_provider != provider || inst.state == InstanceState::kTerminated ||
+            retiring(id)) {
+          continue;
+        }
+        used_vcpus += inst.type.vcpus;
+        free += freeSlots(id, size);
+        ++per_zone[inst.zone];
+      }
+      headroom_[provider] = Headroom{size, need, free};
+      auto type = chooseInstanceType(*in_.catalog, largest->requirements, size,
+                                     in_.options.preferred_environments_per_instance);
+      if (!type || free >= need) {
+        continue;
+      }
+      int slots = static_cast<int>(
+          std::min<int64_t>(type->vcpus / size.vcpus, type->memory_mib / size.memory_mib));
+      while (free < need && slots > 0 && used_vcpus + type->vcpus <= largest->max_vcpus) {
+        auto zone =
+            std::min_element(per_zone.begin(), per_zone.end(),
+                             [](const auto& a, const auto& b) { return a.second < b.second; });
+        ObservedInstance instance;
+        instance.id = in_.ids->newInstanceId();
+        instance.capacity_provider = provider;
+        instance.zone = zone->first;
+        instance.type = *type;
+        instance.launched_at = in_.now;
+        instance.last_used = in_.now;
+        ++zone->second;
+        used_vcpus += type->vcpus;
+        free += slots;
+        emit(LaunchInstance{std::move(instance)});
+      }
+      headroom_[provider].free = free;
+    }
+  }
+
   void releaseIdleInstances() {
     std::set<std::string> in_use;
     for (const auto& [id, env] : fleet_.environments) {
@@ -461,6 +565,15 @@ class Planner {
       if (retiring(id)) {
         idle.emplace_back(id, true);
       } else if (in_.now - instance.last_used > in_.options.idle_instance_ttl) {
+        // Kept while its provider's headroom needs it.
+        auto room = headroom_.find(instance.capacity_provider);
+        if (room != headroom_.end()) {
+          int slots = freeSlots(id, room->second.size);
+          if (room->second.free - slots < room->second.need) {
+            continue;
+          }
+          room->second.free -= slots;
+        }
         idle.emplace_back(id, false);
       }
     }
@@ -469,9 +582,17 @@ class Planner {
     }
   }
 
+  struct Headroom {
+    EnvironmentSize size;  // of the provider's largest EE
+    int need = 0;          // free EE slots wanted
+    int free = 0;          // free EE slots on its instances
+  };
+
   const PlanInput& in_;
   ObservedFleet fleet_;
   FleetPlan plan_;
+  std::map<std::string, Headroom> headroom_;  // by capacity provider
+  std::set<VersionKey> failed_now_;           // versions this plan fails
 };
 
 }  // namespace

@@ -89,6 +89,11 @@ struct PlannerOptions {
   std::chrono::seconds drain_grace{5};                  // drain deadline: Timeout + this
   std::chrono::seconds max_instance_lifetime{14 * 24 * 3600};  // then the instance is rotated
   int preferred_environments_per_instance = 4;
+  // Spare EE slots each provider keeps on running instances, as a fraction of the EEs its
+  // versions want (at least one EE); 0 turns it off.
+  double headroom_fraction = 0.25;
+  // After a failed launch, no instance is launched for headroom on that provider for this long.
+  std::chrono::seconds headroom_retry_after{30};
 };
 
 struct PlanInput {
@@ -116,7 +121,10 @@ struct PlanInput {
 //  4. EEs of versions no longer desired drain; failed and gone EEs are stopped and forgotten, and
 //     draining ones once past their deadline;
 //  5. assigned EEs on running instances are started;
-//  6. running instances empty for idle_instance_ttl are released, and those past
+//  6. each capacity provider keeps free room for headroom_fraction of its wanted EEs, launching
+//     instances for it within MaxVCpuCount;
+//  7. running instances empty for idle_instance_ttl are released (unless the headroom needs
+//     them), and those past
 //     max_instance_lifetime as soon as they are empty.
 // An instance past max_instance_lifetime is rotated: nothing new is placed on it, its EEs count
 // as an older deployment (replacements are placed elsewhere, then they drain), and its vCPUs do

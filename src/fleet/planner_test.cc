@@ -471,5 +471,49 @@ TEST_F(PlannerTest, AnInstancePastItsLifetimeIsReplacedBeforeItsEnvironmentsDrai
   }
 }
 
+TEST_F(PlannerTest, ProvidersKeepHeadroomOnRunningInstancesAndDoNotReleaseIt) {
+  options_.headroom_fraction = 1.0;  // room for as many EEs again
+  addVersion("fn", "1", 8);
+  settle();
+  int instances = static_cast<int>(observed_.instances.size());
+  int free_slots = 0;
+  for (const auto& [id, inst] : observed_.instances) {
+    int used = 0;
+    for (const auto& [eid, env] : observed_.environments) {
+      used += env.instance_id == id ? 1 : 0;
+    }
+    free_slots += inst.type.vcpus - used;  // EEs of 1 vCPU
+  }
+  EXPECT_GE(free_slots, 8) << instances << " instances";
+  // Empty spare instances stay past the idle TTL: the headroom needs them.
+  now_ += options_.idle_instance_ttl + 1s;
+  heartbeatAll();
+  EXPECT_TRUE(actionsOf<TerminateInstance>(step()).empty());
+  // With no EE wanted, nothing is kept.
+  desired_.versions[0].scaling.min_environments = 0;
+  desired_.versions[0].scaling.max_environments = 0;
+  size_t released = actionsOf<TerminateInstance>(step()).size();  // the empty spares, at once
+  EXPECT_GE(released, 1u);
+  observed_.environments.clear();
+  now_ += options_.idle_instance_ttl + 1s;
+  heartbeatAll();
+  released += actionsOf<TerminateInstance>(step()).size();
+  EXPECT_EQ(released, static_cast<size_t>(instances));
+}
+
+TEST_F(PlannerTest, HeadroomIsNotLaunchedRightAfterAFailedLaunch) {
+  options_.headroom_fraction = 1.0;
+  addVersion("fn", "1", 8);
+  observed_.launch_failures["pool"] = now_ - 5s;
+  settle();
+  size_t without_headroom = observed_.instances.size();
+  // 30 s after the failure, the headroom is launched.
+  now_ += 30s;
+  heartbeatAll();
+  FleetPlan later = step();
+  EXPECT_FALSE(actionsOf<LaunchInstance>(later).empty());
+  EXPECT_GT(observed_.instances.size(), without_headroom);
+}
+
 }  // namespace
 }  // namespace hearth
