@@ -14,6 +14,8 @@
 #include "artifact/encoding.h"
 #include "artifact/zip_writer.h"
 #include "cli/api_client.h"
+#include "cli/code_loader.h"
+#include "cli/function_update_commands.h"
 #include "cli/runner.h"
 #include "cli/table.h"
 #include "net/http.h"
@@ -50,24 +52,6 @@ void printFunctions(const json::array& functions) {
                str(f, "State"), str(f, "CodeSha256")});
   }
   table.print(std::cout);
-}
-
-Result<std::string> loadCode(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    HEARTH_ASSIGN_OR_RETURN(auto entries, readDirectoryForZip(path));
-    if (entries.empty()) {
-      return invalidParameter("directory " + path + " has no files");
-    }
-    return buildZip(entries);
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status(StatusCode::kNotFound, "cannot read " + path);
-  }
-  std::ostringstream data;
-  data << in.rdbuf();
-  return data.str();
 }
 
 }  // namespace
@@ -188,6 +172,8 @@ void addClientCommands(CLI::App& app, ClientOptions* options, int* exit_code) {
       std::string name, runtime = "python3.13", handler, code, role, provider, description;
       int memory = 0, timeout = 0, concurrency = 0;
       bool publish = false;
+      bool wait = false;
+      std::vector<std::string> env;
     };
     auto a = std::make_shared<CreateArgs>();
     create->add_option("name", a->name, "Function name")->required();
@@ -201,7 +187,15 @@ void addClientCommands(CLI::App& app, ClientOptions* options, int* exit_code) {
     create->add_option("--concurrency", a->concurrency, "PerExecutionEnvironmentMaxConcurrency");
     create->add_option("--description", a->description, "Description");
     create->add_flag("--publish", a->publish, "Publish to $LATEST.PUBLISHED after creating");
+    create->add_option("--env", a->env, "Environment variable KEY=VALUE (repeatable)");
+    create->add_flag("--wait", a->wait,
+                     "Wait until the function (and the version --publish makes) is Active");
     create->callback([=] {
+      auto vars = parseEnvironment(a->env);
+      if (!vars.isOk()) {
+        *exit_code = fail(vars.status());
+        return;
+      }
       auto zip = loadCode(a->code);
       if (!zip.isOk()) {
         *exit_code = fail(zip.status());
@@ -219,6 +213,8 @@ void addClientCommands(CLI::App& app, ClientOptions* options, int* exit_code) {
         req["Timeout"] = a->timeout;
       if (!a->description.empty())
         req["Description"] = a->description;
+      if (!vars->empty())
+        req["Environment"] = json::object{{"Variables", std::move(*vars)}};
       if (!a->provider.empty()) {
         std::string arn = a->provider;
         if (arn.rfind("arn:", 0) != 0) {
@@ -246,10 +242,22 @@ void addClientCommands(CLI::App& app, ClientOptions* options, int* exit_code) {
         *exit_code = fail(result.status());
         return;
       }
+      json::value shown = *result;
+      if (a->wait) {
+        auto settled = waitSettled(*runner, a->name, "");
+        if (settled.isOk() && a->publish && !a->provider.empty()) {
+          settled = waitSettled(*runner, a->name, "$LATEST.PUBLISHED");
+        }
+        if (!settled.isOk()) {
+          *exit_code = fail(settled.status());
+          return;
+        }
+        shown = *settled;
+      }
       if (runner->json()) {
-        printJson(*result);
+        printJson(shown);
       } else {
-        printFunctions(json::array{*result});
+        printFunctions(json::array{shown});
       }
       *exit_code = 0;
     });
@@ -275,9 +283,37 @@ void addClientCommands(CLI::App& app, ClientOptions* options, int* exit_code) {
       }
       if (runner->json()) {
         printJson(json::object{{"Functions", all}});
-      } else {
-        printFunctions(all);
+        *exit_code = 0;
+        return;
       }
+      // A function on a capacity provider runs only its published versions: show the newest.
+      Table table({"NAME", "RUNTIME", "MEMORY", "VERSION", "STATE", "REASON"});
+      for (const auto& f : all) {
+        std::string name = str(f, "FunctionName");
+        json::value shown = f;
+        if (f.get_object().contains("CapacityProviderConfig")) {
+          auto versions =
+              runner->call("GET", "/2015-03-31/functions/" + percentEncode(name) + "/versions");
+          if (versions.isOk()) {
+            const json::value* newest = nullptr;
+            for (const auto& v : versions->at("Versions").as_array()) {
+              if (str(v, "Version") != "$LATEST") {
+                newest = &v;  // listed oldest first; $LATEST.PUBLISHED last
+              }
+            }
+            if (newest != nullptr) {
+              shown = *newest;
+            }
+          }
+        }
+        std::string reason = str(shown, "StateReasonCode");
+        if (!str(shown, "StateReason").empty()) {
+          reason += (reason.empty() ? "" : ": ") + str(shown, "StateReason");
+        }
+        table.add({name, str(f, "Runtime"), str(f, "MemorySize"), str(shown, "Version"),
+                   str(shown, "State"), reason.substr(0, 100)});
+      }
+      table.print(std::cout);
       *exit_code = 0;
     });
 
@@ -298,7 +334,18 @@ void addClientCommands(CLI::App& app, ClientOptions* options, int* exit_code) {
       if (runner->json()) {
         printJson(*result);
       } else {
-        printFunctions(json::array{result->at("Configuration")});
+        const json::value& c = result->at("Configuration");
+        Table table({"FIELD", "VALUE"});
+        for (const char* key :
+             {"FunctionName", "FunctionArn", "Version", "Runtime", "Handler", "MemorySize",
+              "Timeout", "State", "StateReasonCode", "StateReason", "LastUpdateStatus",
+              "LastUpdateStatusReasonCode", "LastUpdateStatusReason", "CodeSha256",
+              "CapacityProviderConfig", "Environment", "LastModified"}) {
+          if (!str(c, key).empty()) {
+            table.add({key, str(c, key)});
+          }
+        }
+        table.print(std::cout);
       }
       *exit_code = 0;
     });
@@ -334,6 +381,8 @@ void addClientCommands(CLI::App& app, ClientOptions* options, int* exit_code) {
     publish->add_flag("--latest-published", *pub_latest,
                       "Publish to $LATEST.PUBLISHED instead of a new numbered version");
     publish->add_option("--description", *pub_description, "Version description");
+    auto pub_wait = std::make_shared<bool>(false);
+    publish->add_flag("--wait", *pub_wait, "Wait until the version is Active");
     publish->callback([=] {
       json::object req;
       if (*pub_latest)
@@ -347,13 +396,23 @@ void addClientCommands(CLI::App& app, ClientOptions* options, int* exit_code) {
         *exit_code = fail(result.status());
         return;
       }
+      json::value shown = *result;
+      if (*pub_wait) {
+        auto settled = waitSettled(*runner, *pub_name, str(*result, "Version"));
+        if (!settled.isOk()) {
+          *exit_code = fail(settled.status());
+          return;
+        }
+        shown = *settled;
+      }
       if (runner->json()) {
-        printJson(*result);
+        printJson(shown);
       } else {
-        printFunctions(json::array{*result});
+        printFunctions(json::array{shown});
       }
       *exit_code = 0;
     });
+    addFunctionUpdateCommands(fn, runner, exit_code);
   }
 
   // logs
@@ -369,6 +428,12 @@ void addClientCommands(CLI::App& app, ClientOptions* options, int* exit_code) {
       ->capture_default_str();
   logs->add_flag("--follow,-f", la->follow, "Keep printing new lines");
   logs->callback([=] {
+    // A typo is an error, not an empty log (nor an endless --follow).
+    if (auto exists = runner->call("GET", "/2015-03-31/functions/" + percentEncode(la->name));
+        !exists.isOk()) {
+      *exit_code = fail(exists.status());
+      return;
+    }
     std::string base = "/_hearth/v1/logs/" + percentEncode(la->name);
     auto result = runner->call("GET", base + "?limit=" + std::to_string(la->lines));
     for (;;) {
@@ -437,6 +502,19 @@ void addClientCommands(CLI::App& app, ClientOptions* options, int* exit_code) {
         if (decoded.isOk())
           std::cerr << *decoded;
       }
+    }
+    if (error) {
+      // The payload (stdout) is the error document; say what happened where people look.
+      std::string type, message;
+      boost::system::error_code ec;
+      json::value doc = json::parse(result->body, ec);
+      if (!ec) {
+        type = str(doc, "errorType");
+        message = str(doc, "errorMessage");
+      }
+      std::cerr << fmt::format("error: the function failed ({}){}{}\n", *error,
+                               type.empty() ? "" : ": " + type,
+                               message.empty() ? "" : ": " + message);
     }
     *exit_code = error ? 2 : 0;
   });

@@ -88,6 +88,10 @@ std::vector<hearth::Credentials> parseAccessKeys(const std::vector<std::string>&
 int main(int argc, char** argv) {
   CLI::App app{"Hearth: self-hosted AWS Lambda Managed Instances"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("hearth ") + HEARTH_VERSION);
+  auto* help_cmd = app.add_subcommand("help", "Show the commands, or one command's options");
+  std::vector<std::string> help_topic;
+  help_cmd->add_option("command", help_topic, "A command, e.g. function create");
   app.set_config("--config", "", "Read options from a TOML/INI file");
 
   hearth::ClientOptions client;
@@ -209,7 +213,70 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      return app.exit(e);  // --help, --version
+    }
+    // Down the command words: one that names no command where one is expected is a typo, not
+    // a missing command.
+    CLI::App* at = &app;
+    std::string path = "hearth";
+    for (int i = 1; i < argc; ++i) {
+      std::string word = argv[i];
+      if (word.empty()) {
+        break;
+      }
+      if (word[0] == '-') {
+        // The root's options that take a value, given apart from it.
+        if (word == "--endpoint" || word == "--output" || word == "--region" ||
+            word == "--config") {
+          ++i;
+        }
+        continue;
+      }
+      auto subs = at->get_subcommands({});
+      if (subs.empty()) {
+        break;
+      }
+      CLI::App* next = nullptr;
+      for (auto* sub : subs) {
+        next = sub->get_name() == word ? sub : next;
+      }
+      if (next == nullptr) {
+        std::cerr << "hearth: '" << word << "' is not a " << path << " command. Run '"
+                  << (path == "hearth" ? std::string("hearth help")
+                                       : "hearth help" + path.substr(6))
+                  << "'.\n";
+        return 2;
+      }
+      at = next;
+      path += " " + word;
+    }
+    if (argc == 1 || (at != &app && !at->get_subcommands({}).empty() &&
+                      e.get_name() == "RequiredError" && at->get_subcommands().empty())) {
+      // A command that needs a subcommand, given none: its help.
+      std::cerr << at->get_formatter()->make_help(at, path, CLI::AppFormatMode::Normal);
+      return 2;
+    }
     return app.exit(e);
+  }
+  if (help_cmd->parsed()) {
+    CLI::App* topic = &app;
+    for (const auto& word : help_topic) {
+      CLI::App* next = nullptr;
+      for (auto* sub : topic->get_subcommands({})) {
+        if (sub->get_name() == word) {
+          next = sub;
+        }
+      }
+      if (next == nullptr) {
+        std::cerr << "hearth: no command '" << word << "'. Run 'hearth help'.\n";
+        return 2;
+      }
+      topic = next;
+    }
+    std::cout << topic->get_formatter()->make_help(topic, topic == &app ? "hearth" : "",
+                                                   CLI::AppFormatMode::Normal);
+    return 0;
   }
   if (agent_cmd->parsed() || up->parsed()) {
     raiseFileLimit();
