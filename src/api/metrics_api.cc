@@ -73,6 +73,7 @@ json::object versionJson(const VersionSample& v) {
           {"LatencyP50Ms", v.latency_p50_ms},
           {"LatencyP99Ms", v.latency_p99_ms},
           {"ConcurrencyInUse", v.busy_concurrency},
+          {"MeanLatencyMs", v.mean_latency_ms},
           {"InFlight", v.in_flight},
           {"ConcurrencyLimit", v.concurrency_limit},
           {"CpuVCpusBusy", v.cpu_vcpus},
