@@ -189,22 +189,49 @@ class Planner {
         }
       }
     } else if (missing < 0) {
-      // Surplus: EEs not yet ready first, then the least busy Ready ones.
-      std::vector<const ObservedEnvironment*> order;
-      for (const auto& id : live) {
-        order.push_back(&fleet_.environments.at(id));
+      // Surplus, one at a time: from the zone with the most of the version's EEs (the spread
+      // stays even), EEs not yet ready first, then those on the emptiest instances (so
+      // instances empty and are released), then the least busy.
+      std::map<std::string, int> on_instance;  // live EEs of any version
+      for (const auto& [id, env] : fleet_.environments) {
+        on_instance[env.instance_id] += isLiveState(env.state) ? 1 : 0;
       }
-      std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+      auto zoneOf = [&](const ObservedEnvironment& env) {
+        auto it = fleet_.instances.find(env.instance_id);
+        return it == fleet_.instances.end() ? std::string() : it->second.zone;
+      };
+      std::vector<const ObservedEnvironment*> candidates;
+      for (const auto& id : live) {
+        candidates.push_back(&fleet_.environments.at(id));
+      }
+      auto better = [&](const ObservedEnvironment* a, const ObservedEnvironment* b) {
         bool a_ready = a->state == PlacedState::kReady;
         bool b_ready = b->state == PlacedState::kReady;
         if (a_ready != b_ready) {
           return !a_ready;
         }
+        if (on_instance[a->instance_id] != on_instance[b->instance_id]) {
+          return on_instance[a->instance_id] < on_instance[b->instance_id];
+        }
         return a->usage.outstanding < b->usage.outstanding;
-      });
+      };
       std::vector<std::string> victims;
-      for (int i = 0; i < -missing; ++i) {
-        victims.push_back(order[i]->id);
+      for (int i = 0; i < -missing && !candidates.empty(); ++i) {
+        std::map<std::string, int> per_zone;
+        for (const auto* c : candidates) {
+          ++per_zone[zoneOf(*c)];
+        }
+        auto pick = candidates.begin();
+        for (auto it = candidates.begin(); it != candidates.end(); ++it) {
+          int zone_it = per_zone[zoneOf(**it)];
+          int zone_pick = per_zone[zoneOf(**pick)];
+          if (zone_it > zone_pick || (zone_it == zone_pick && better(*it, *pick))) {
+            pick = it;
+          }
+        }
+        victims.push_back((*pick)->id);
+        --on_instance[(*pick)->instance_id];
+        candidates.erase(pick);
       }
       for (const auto& id : victims) {
         drain(id);

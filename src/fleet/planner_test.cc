@@ -302,6 +302,42 @@ TEST_F(PlannerTest, ScaleInDrainsTheLeastBusyReadyEnvironments) {
   EXPECT_TRUE(actionsOf<PlaceEnvironment>(step()).empty());
 }
 
+TEST_F(PlannerTest, ScaleInKeepsTheZonesEvenAndEmptiesInstances) {
+  addVersion("fn", "1", 9, VersionState::kActive);
+  settle();
+  VersionKey key{"fn", "1"};
+  ASSERT_EQ(countIn(PlacedState::kReady, key), 9);
+  // A tenth EE on an instance of its own in zone-a: the emptiest instance, in the fullest zone.
+  ObservedInstance lone;
+  lone.id = "i-lone";
+  lone.capacity_provider = "pool";
+  lone.zone = "zone-a";
+  lone.type = observed_.instances.begin()->second.type;
+  lone.state = InstanceState::kRunning;
+  lone.host = "127.0.0.1";
+  lone.port = 9999;
+  lone.last_heartbeat = now_;
+  observed_.instances[lone.id] = lone;
+  ObservedEnvironment env = observed_.environments.begin()->second;
+  env.id = "ee-lone";
+  env.instance_id = lone.id;
+  observed_.environments[env.id] = env;
+  desired_.versions[0].scaling.min_environments = 6;
+  auto drains = actionsOf<DrainEnvironment>(step());
+  ASSERT_EQ(drains.size(), 4u);
+  EXPECT_EQ(drains[0].environment_id, "ee-lone") << "the emptiest instance empties first";
+  std::map<std::string, int> per_zone;
+  for (const auto& [id, e] : observed_.environments) {
+    if (e.state == PlacedState::kReady) {
+      ++per_zone[observed_.instances.at(e.instance_id).zone];
+    }
+  }
+  ASSERT_EQ(per_zone.size(), 3u);
+  for (const auto& [zone, n] : per_zone) {
+    EXPECT_EQ(n, 2) << zone;
+  }
+}
+
 TEST_F(PlannerTest, DeactivationDrainsEveryEnvironmentAndReleasesIdleInstances) {
   addVersion("fn", "1", 3, VersionState::kActive);
   settle();
