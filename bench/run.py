@@ -150,9 +150,69 @@ def wrk(url, connections, seconds):
         value, unit = float(m.group(1)), m.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {"p50_ms": ms("50"), "p99_ms": ms("99"), "rps": rps,
+    return {"p50_ms": ms("50"), "p99_ms": ms("99"), "rps": rps, "requests": requests,
             "non2xx": int(errors.group(1)) if errors else 0}
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def process_table():
+    """pid -> parent pid, for every process."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    return parents
+
+
+def descendants(roots):
+    parents = process_table()
+    out, todo = set(), list(roots)
+    while todo:
+        pid = todo.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in out:
+                out.add(child)
+                todo.append(child)
+    return sorted(out)
+
+
+def cpu_and_switches(pids):
+    """(CPU seconds, context switches) of `pids` so far, all their threads counted."""
+    cpu, switches = 0.0, 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/status") as f:
+                    for line in f:
+                        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                            switches += int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return cpu, switches
+
+
+def measured_wrk(url, connections, seconds, groups):
+    """wrk, plus each process group's CPU time (µs) and the context switches per request."""
+    before = {name: cpu_and_switches(pids) for name, pids in groups.items()}
+    result = wrk(url, connections, seconds)
+    after = {name: cpu_and_switches(pids) for name, pids in groups.items()}
+    requests = max(1, result.pop("requests"))
+    for name in groups:
+        result[f"cpu_us_{name}"] = round((after[name][0] - before[name][0]) * 1e6 / requests, 1)
+    result["ctx_switches"] = round(
+        sum(after[n][1] - before[n][1] for n in groups) / requests, 2)
+    return result
 
 
 def rss_kib(pid):
@@ -189,9 +249,11 @@ def hearth_invoke_points(args, results, runtimes, extra=(), label=""):
             time.sleep(1.0)
             url = f"{server.endpoint}/2015-03-31/functions/{name}/invocations?Qualifier={version}"
             wrk(url, 4, 1)  # warm-up
+            agents = agent_pids(server.port)
+            groups = {"server": [server.proc.pid], "agent": agents, "runtime": descendants(agents)}
             for c in (1, 64):
                 key = f"hearth{label}-{runtime}-c{c}"
-                results[key] = wrk(url, c, args.seconds)
+                results[key] = measured_wrk(url, c, args.seconds, groups)
                 print(f"  hearth{label} {runtime:8s} c={c:<3d} {results[key]}", flush=True)
     finally:
         server.stop()
@@ -211,9 +273,10 @@ def uwsgi_points(args, results, processes):
                 time.sleep(0.1)
         url = f"http://127.0.0.1:{port}/"
         wrk(url, 4, 1)
+        groups = {"uwsgi": [uwsgi.pid, *descendants([uwsgi.pid])]}
         for c in (1, 64):
             key = f"uwsgi-p{processes}-python-c{c}"
-            results[key] = wrk(url, c, args.seconds)
+            results[key] = measured_wrk(url, c, args.seconds, groups)
             print(f"  uwsgi ({processes} processes) python c={c:<3d} {results[key]}", flush=True)
     finally:
         uwsgi.send_signal(signal.SIGTERM); uwsgi.wait(timeout=30)
@@ -358,6 +421,8 @@ def main():
             "throughput_ratio_c64_hearth_over_uwsgi": round(h64["rps"] / u64["rps"], 2),
             "throughput_ratio_c64_sandbox_over_nosandbox": round(h64["rps"] / n64["rps"], 2),
             "p50_ratio_c1_sandbox_over_nosandbox": round(h1["p50_ms"] / n1["p50_ms"], 2),
+            # Hearth's own CPU per invoke (server + agent, not the runtime), at c=64.
+            "hearth_cpu_us_per_invoke_c64": round(h64["cpu_us_server"] + h64["cpu_us_agent"], 1),
         }
         print(f"summary (medians of {args.rounds} rounds): {results['summary']}")
     if args.json:
