@@ -282,6 +282,29 @@ def uwsgi_points(args, results, processes):
         uwsgi.send_signal(signal.SIGTERM); uwsgi.wait(timeout=30)
 
 
+def node_points(args, results, processes):
+    """Node's own http server answering the no-op (the Node runtime's baseline)."""
+    port = free_port()
+    node = subprocess.Popen(["node", os.path.join(ROOT, "bench", "node_app.mjs"), str(port),
+                             str(processes)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close(); break
+            except OSError:
+                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/"
+        wrk(url, 4, 1)
+        groups = {"node": [node.pid, *descendants([node.pid])]}
+        for c in (1, 64):
+            key = f"node-http-p{processes}-c{c}"
+            results[key] = measured_wrk(url, c, args.seconds, groups)
+            print(f"  node http ({processes} process{'es' if processes > 1 else ''}) c={c:<3d} "
+                  f"{results[key]}", flush=True)
+    finally:
+        node.send_signal(signal.SIGTERM); node.wait(timeout=30)
+
+
 def bench_invoke(args, results):
     """Rounds of: Hearth with its sandbox (the default), Hearth without (Python only), uWSGI at
     its best setting on this machine (--uwsgi-processes) and with as many processes as the
@@ -291,6 +314,9 @@ def bench_invoke(args, results):
         print(f" round {r + 1}/{args.rounds}", flush=True)
         one = {}
         hearth_invoke_points(args, one, ["python", "node", "provided"] if r == 0 else ["python"])
+        if r == 0:
+            node_points(args, one, 1)  # Node's http server: one process, and one per core
+            node_points(args, one, os.cpu_count() or 2)
         hearth_invoke_points(args, one, ["python"], ["--insecure-no-sandbox"], "-nosandbox")
         uwsgi_points(args, one, args.uwsgi_processes)
         if args.uwsgi_processes != args.workers:
@@ -424,6 +450,11 @@ def main():
             # Hearth's own CPU per invoke (server + agent, not the runtime), at c=64.
             "hearth_cpu_us_per_invoke_c64": round(h64["cpu_us_server"] + h64["cpu_us_agent"], 1),
         }
+        node_best = max((results[k] for k in results if k.startswith("node-http-") and k.endswith("-c64")),
+                        key=lambda v: v["rps"], default=None)
+        if node_best and "hearth-node-c64" in results:
+            results["summary"]["throughput_ratio_c64_hearth_node_over_node_http_best"] = round(
+                results["hearth-node-c64"]["rps"] / node_best["rps"], 3)
         print(f"summary (medians of {args.rounds} rounds): {results['summary']}")
     if args.json:
         with open(args.json, "w") as f:
