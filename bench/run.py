@@ -259,12 +259,10 @@ def hearth_invoke_points(args, results, runtimes, extra=(), label=""):
         server.stop()
 
 
-def uwsgi_points(args, results, processes):
-    port = free_port()
-    uwsgi = subprocess.Popen(["uwsgi", "--http-socket", f"127.0.0.1:{port}", "--plugin", "python3",
-                              "--wsgi-file", os.path.join(ROOT, "bench", "uwsgi_app.py"),
-                              "--processes", str(processes), "--master", "--disable-logging",
-                              "--die-on-term"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def baseline_points(args, results, command, port, group, key, label):
+    """wrk at c=1 and c=64 against a baseline server started with `command` on `port`; its
+    process tree is measured as `group`. Results under <key>-c<c>."""
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
             try:
@@ -273,36 +271,32 @@ def uwsgi_points(args, results, processes):
                 time.sleep(0.1)
         url = f"http://127.0.0.1:{port}/"
         wrk(url, 4, 1)
-        groups = {"uwsgi": [uwsgi.pid, *descendants([uwsgi.pid])]}
+        groups = {group: [server.pid, *descendants([server.pid])]}
         for c in (1, 64):
-            key = f"uwsgi-p{processes}-python-c{c}"
-            results[key] = measured_wrk(url, c, args.seconds, groups)
-            print(f"  uwsgi ({processes} processes) python c={c:<3d} {results[key]}", flush=True)
+            results[f"{key}-c{c}"] = measured_wrk(url, c, args.seconds, groups)
+            print(f"  {label} c={c:<3d} {results[f'{key}-c{c}']}", flush=True)
     finally:
-        uwsgi.send_signal(signal.SIGTERM); uwsgi.wait(timeout=30)
+        server.send_signal(signal.SIGTERM); server.wait(timeout=30)
+
+
+def uwsgi_points(args, results, processes):
+    port = free_port()
+    baseline_points(args, results,
+                    ["uwsgi", "--http-socket", f"127.0.0.1:{port}", "--plugin", "python3",
+                     "--wsgi-file", os.path.join(ROOT, "bench", "uwsgi_app.py"),
+                     "--processes", str(processes), "--master", "--disable-logging",
+                     "--die-on-term"],
+                    port, "uwsgi", f"uwsgi-p{processes}-python",
+                    f"uwsgi ({processes} processes) python")
 
 
 def node_points(args, results, processes):
     """Node's own http server answering the no-op (the Node runtime's baseline)."""
     port = free_port()
-    node = subprocess.Popen(["node", os.path.join(ROOT, "bench", "node_app.mjs"), str(port),
-                             str(processes)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close(); break
-            except OSError:
-                time.sleep(0.1)
-        url = f"http://127.0.0.1:{port}/"
-        wrk(url, 4, 1)
-        groups = {"node": [node.pid, *descendants([node.pid])]}
-        for c in (1, 64):
-            key = f"node-http-p{processes}-c{c}"
-            results[key] = measured_wrk(url, c, args.seconds, groups)
-            print(f"  node http ({processes} process{'es' if processes > 1 else ''}) c={c:<3d} "
-                  f"{results[key]}", flush=True)
-    finally:
-        node.send_signal(signal.SIGTERM); node.wait(timeout=30)
+    baseline_points(args, results,
+                    ["node", os.path.join(ROOT, "bench", "node_app.mjs"), str(port), str(processes)],
+                    port, "node", f"node-http-p{processes}",
+                    f"node http ({processes} process{'es' if processes > 1 else ''})")
 
 
 def bench_invoke(args, results):

@@ -12,6 +12,7 @@
 
 #include "api/aws_error.h"
 #include "api/metrics_api.h"
+#include "api/replies.h"
 #include "artifact/code_store.h"
 #include "artifact/encoding.h"
 #include "auth/sigv4.h"
@@ -61,22 +62,6 @@ std::vector<std::string> splitPath(const std::string& raw_path, bool* ok) {
     segments.pop_back();
   }
   return segments;
-}
-
-HttpResponse jsonResponse(int status, const json::object& body, const std::string& request_id) {
-  HttpResponse response;
-  response.status = status;
-  response.set("Content-Type", "application/json");
-  response.set("x-amzn-RequestId", request_id);
-  response.body = json::serialize(body);
-  return response;
-}
-
-HttpResponse emptyResponse(int status, const std::string& request_id) {
-  HttpResponse response;
-  response.status = status;
-  response.set("x-amzn-RequestId", request_id);
-  return response;
 }
 
 Result<std::optional<int64_t>> intParam(const ParsedTarget& target, std::string_view name) {

@@ -1,6 +1,5 @@
 #include "api/metrics_api.h"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,6 +9,8 @@
 #include <charconv>
 
 #include "api/aws_error.h"
+#include "api/replies.h"
+#include "common/clock.h"
 #include "metrics/fleet_metrics.h"
 #include "metrics/prometheus.h"
 
@@ -20,12 +21,6 @@ namespace {
 
 int64_t epochMillis(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-std::string isoTime(std::chrono::system_clock::time_point t) {
-  int64_t ms = epochMillis(t);
-  auto seconds = std::chrono::system_clock::time_point(std::chrono::seconds(ms / 1000));
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", fmt::gmtime(seconds), ms % 1000);
 }
 
 json::object environmentJson(const EnvironmentSample& e) {
@@ -106,7 +101,7 @@ json::array rows(const std::vector<Row>& in, Fn&& fn) {
 }
 
 json::object sampleJson(const FleetSample& s, bool with_environments) {
-  json::object out{{"Time", isoTime(s.wall)},
+  json::object out{{"Time", formatIso8601(s.wall)},
                    {"EpochMillis", epochMillis(s.wall)},
                    {"IntervalSeconds", s.interval_seconds},
                    {"CapacityProviders", rows(s.providers, providerJson)},
@@ -124,7 +119,7 @@ json::object activityJson(const ActivityEntry& e) {
     inputs[name] = value;
   }
   json::object out{{"Sequence", e.sequence},
-                   {"Time", isoTime(e.wall)},
+                   {"Time", formatIso8601(e.wall)},
                    {"Kind", e.kind},
                    {"CapacityProviderName", e.capacity_provider},
                    {"FunctionName", e.function},
@@ -169,15 +164,6 @@ json::object costJson(const CostReport& r) {
           {"Functions", std::move(functions)},
           {"Unattributed", r.unattributed},
           {"Total", r.total()}};
-}
-
-HttpResponse jsonReply(const json::object& body, const std::string& request_id) {
-  HttpResponse response;
-  response.status = 200;
-  response.set("Content-Type", "application/json");
-  response.set("x-amzn-RequestId", request_id);
-  response.body = json::serialize(body);
-  return response;
 }
 
 // A non-negative integer query parameter, `fallback` when absent; nullopt when malformed.
@@ -230,9 +216,9 @@ std::optional<HttpResponse> serveMetrics(const FleetMetrics& metrics, const Http
   if (path == "/_hearth/v1/metrics") {
     FleetSamplePtr latest = metrics.history().latest();
     if (!latest) {
-      return jsonReply(json::object{{"Time", nullptr}}, request_id);
+      return jsonResponse(200, json::object{{"Time", nullptr}}, request_id);
     }
-    return jsonReply(sampleJson(*latest, true), request_id);
+    return jsonResponse(200, sampleJson(*latest, true), request_id);
   }
   if (path == "/_hearth/v1/metrics/history") {
     auto seconds = countParam(target, "seconds", 60);
@@ -255,7 +241,7 @@ std::optional<HttpResponse> serveMetrics(const FleetMetrics& metrics, const Http
       }
       samples.emplace_back(std::move(row));
     }
-    return jsonReply(json::object{{"Samples", std::move(samples)}}, request_id);
+    return jsonResponse(200, json::object{{"Samples", std::move(samples)}}, request_id);
   }
   if (path == "/_hearth/v1/activity") {
     auto after = countParam(target, "after", 0);
@@ -271,10 +257,10 @@ std::optional<HttpResponse> serveMetrics(const FleetMetrics& metrics, const Http
                        ? metrics.activity().after(static_cast<uint64_t>(*after), max)
                        : metrics.activity().newest(max);
     uint64_t next = entries.empty() ? static_cast<uint64_t>(*after) : entries.back().sequence;
-    return jsonReply(json::object{{"Entries", rows(entries, activityJson)}, {"Next", next}},
-                     request_id);
+    return jsonResponse(200, json::object{{"Entries", rows(entries, activityJson)}, {"Next", next}},
+                        request_id);
   }
-  return jsonReply(costJson(metrics.cost()), request_id);
+  return jsonResponse(200, costJson(metrics.cost()), request_id);
 }
 
 }  // namespace hearth

@@ -66,7 +66,6 @@ TEST(AutoscalerReplay, DecidesAsTheServerDidOnARecordedTrace) {
   d.max_concurrency = 4;
   d.size.vcpus = 1;
   Autoscaler scaler;
-  ObservedFleet observed;
   int compared = 0, same = 0, max_desired = 0, outs = 0, ins = 0;
   for (size_t k = 0; k + 1 < trace.size(); ++k) {
     if (trace[k].load.desired == 0 || trace[k + 1].load.desired == 0) {
@@ -76,7 +75,6 @@ TEST(AutoscalerReplay, DecidesAsTheServerDidOnARecordedTrace) {
                                    trace.begin() + static_cast<std::ptrdiff_t>(k) + 1);
     ScalingContext context;
     context.version = &d;
-    context.observed = &observed;
     context.history = &history;
     context.current = trace[k].load.ready;
     // The server's next pass came up to 200 ms after the sample.

@@ -41,8 +41,6 @@ ScalingDecision decide(const Autoscaler& scaler, const DesiredVersion& d,
                        const std::vector<LoadPoint>& history, int current, SteadyTime now) {
   ScalingContext context;
   context.version = &d;
-  ObservedFleet observed;
-  context.observed = &observed;
   context.history = &history;
   context.current = current;
   context.now = now;
@@ -195,8 +193,6 @@ Trace simulate(const std::function<double(int)>& demand, int seconds_total, int 
     }
     ScalingContext context;
     context.version = &d;
-    ObservedFleet observed;
-    context.observed = &observed;
     context.history = &history;
     context.current = static_cast<int>(ready_at.size());
     context.now = now;

@@ -97,12 +97,11 @@ bool FleetManager::reconcileOnce(SteadyTime now) {
     return false;
   }
   ObservedFleet observed = state_.snapshot();
-  ScalingSignals signals;
-  if (deps_.metrics != nullptr) {
-    if (last_sample_ == SteadyTime{} || now - last_sample_ >= options_.sample_interval) {
-      sample(*desired, observed, now);
-    }
-    signals = signalsFrom(deps_.metrics->history().since(
+  if (deps_.metrics != nullptr &&
+      (last_sample_ == SteadyTime{} || now - last_sample_ >= options_.sample_interval)) {
+    sample(*desired, observed, now);
+    // The load only changes with a sample: the passes in between reuse it.
+    signals_ = signalsFrom(deps_.metrics->history().since(
         now - options_.signal_window,
         static_cast<size_t>(options_.signal_window / options_.sample_interval) + 2));
   }
@@ -111,7 +110,7 @@ bool FleetManager::reconcileOnce(SteadyTime now) {
   input.observed = &observed;
   input.catalog = &catalog_;
   input.policy = deps_.policy;
-  input.signals = &signals;
+  input.signals = &signals_;
   input.ids = deps_.ids;
   input.options = options_.planner;
   input.now = now;

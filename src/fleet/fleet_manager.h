@@ -109,11 +109,12 @@ class FleetManager {
   FleetExecutor executor_;
   RoutePublisher publisher_;
   Mutex reconcile_mu_;  // serialises passes
-  // The last sample's time and request totals, and the last plan's scaling: reconcile thread.
+  // The last sample's time, request totals and load, and the last plan's scaling.
   SteadyTime last_sample_ GUARDED_BY(reconcile_mu_){};
   std::vector<RequestTotals> last_totals_ GUARDED_BY(reconcile_mu_);
   std::map<VersionKey, FleetPlan::Scaling> last_scaling_ GUARDED_BY(reconcile_mu_);
   std::map<VersionKey, std::string> last_limited_ GUARDED_BY(reconcile_mu_);
+  ScalingSignals signals_ GUARDED_BY(reconcile_mu_);  // the load as of the last sample
 
   Mutex mu_;
   CondVar wake_;

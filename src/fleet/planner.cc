@@ -124,7 +124,6 @@ class Planner {
     if (may_run) {
       ScalingContext context;
       context.version = &d;
-      context.observed = &fleet_;
       if (in_.signals != nullptr) {
         if (auto it = in_.signals->find(d.key); it != in_.signals->end()) {
           context.history = &it->second;

@@ -22,7 +22,6 @@ using ScalingSignals = std::map<VersionKey, std::vector<LoadPoint>>;
 
 struct ScalingContext {
   const DesiredVersion* version = nullptr;
-  const ObservedFleet* observed = nullptr;
   const std::vector<LoadPoint>* history = nullptr;  // may be null: nothing sampled yet
   int current = 0;  // the version's live EEs of its current deployment
   SteadyTime now{};

@@ -58,10 +58,25 @@ struct Router::Attempt {
   std::string invoked_arn;  // the ARN as the caller named it (unqualified, alias or version)
   std::vector<std::string> refused;
   int refusals = 0;
+  std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::time_point wait_deadline;
   uint64_t timer_id = 0;
   bool waiting = false;
 };
+
+void Router::finish(Attempt& attempt, RouterResult result) {
+  if (const auto& counters = attempt.route->counters) {
+    if (result.status.isOk()) {
+      counters->recordAnswered(clock_->steadyNow() - attempt.started,
+                               result.outcome != protocol::InvokeOutcome::kSuccess);
+    } else if (result.status.code() == StatusCode::kThrottled) {
+      counters->recordConcurrencyThrottle();
+    } else {
+      counters->recordFailure();
+    }
+  }
+  attempt.done(std::move(result));
+}
 
 Router::Router(RouterOptions options, AsyncHttpClient* client, EventLoop* loop,
                std::string agent_token, const Clock* clock, RandomSource* random)
@@ -224,28 +239,14 @@ void Router::invoke(RouterInvoke request, RouterCallback done) {
   }
   auto attempt = std::make_shared<Attempt>();
   attempt->request = std::move(request);
-  if (const auto& counters = route->second.counters) {
-    attempt->done = [counters, clock = clock_, started = clock_->steadyNow(),
-                     done = std::move(done)](RouterResult result) {
-      if (result.status.isOk()) {
-        counters->recordAnswered(clock->steadyNow() - started,
-                                 result.outcome != protocol::InvokeOutcome::kSuccess);
-      } else if (result.status.code() == StatusCode::kThrottled) {
-        counters->recordConcurrencyThrottle();
-      } else {
-        counters->recordFailure();
-      }
-      done(std::move(result));
-    };
-  } else {
-    attempt->done = std::move(done);
-  }
+  attempt->done = std::move(done);
   attempt->table = table;
   attempt->route = &route->second;
   attempt->key = route->second.function_name + '\0' + version;
   attempt->invoked_arn =
       invokedFunctionArn(route->second.function_arn, version, attempt->request.qualifier);
-  attempt->wait_deadline = clock_->steadyNow() + options_.max_queue_wait;
+  attempt->started = clock_->steadyNow();
+  attempt->wait_deadline = attempt->started + options_.max_queue_wait;
   dispatch(attempt);
 }
 
@@ -293,12 +294,12 @@ void Router::dispatch(std::shared_ptr<Attempt> attempt) {
           q->waiters.erase(it);
           a->waiting = false;
         }
-        a->done(failure(throttled(options_.retry_after_seconds)));
+        finish(*a, failure(throttled(options_.retry_after_seconds)));
       });
       return;
     }
   }
-  attempt->done(failure(throttled(options_.retry_after_seconds)));
+  finish(*attempt, failure(throttled(options_.retry_after_seconds)));
 }
 
 void Router::onSlotFreed(const std::string& key) {
@@ -371,13 +372,13 @@ void Router::send(std::shared_ptr<Attempt> attempt, RouteSlotPtr slot) {
                 fmt::format(R"({{"errorType":"Runtime.ExitError","errorMessage":"RequestId: {} )"
                             R"(Error: the execution environment exited during the invocation"}})",
                             attempt->request.request_id);
-            attempt->done(std::move(lost));
+            finish(*attempt, std::move(lost));
             return;
           }
-          attempt->done(
-              failure(Status(StatusCode::kUnavailable,
-                             "The execution environment failed to process the invocation: " +
-                                 response.status().message())));
+          finish(*attempt,
+                 failure(Status(StatusCode::kUnavailable,
+                                "The execution environment failed to process the invocation: " +
+                                    response.status().message())));
           return;
         }
         if (response->status == 429) {
@@ -387,13 +388,14 @@ void Router::send(std::shared_ptr<Attempt> attempt, RouteSlotPtr slot) {
             dispatch(attempt);
             return;
           }
-          attempt->done(failure(throttled(options_.retry_after_seconds)));
+          finish(*attempt, failure(throttled(options_.retry_after_seconds)));
           return;
         }
         auto answer = protocol::decodeAnswer(*response);
         if (!answer.isOk()) {
-          attempt->done(failure(Status(StatusCode::kUnavailable,
-                                       fmt::format("agent answered HTTP {}", response->status))));
+          finish(*attempt,
+                 failure(Status(StatusCode::kUnavailable,
+                                fmt::format("agent answered HTTP {}", response->status))));
           return;
         }
         RouterResult result;
@@ -403,7 +405,7 @@ void Router::send(std::shared_ptr<Attempt> attempt, RouteSlotPtr slot) {
         result.log_result = std::move(answer->log_result);
         result.content_type = std::move(answer->content_type);
         result.body = std::move(response->body);
-        attempt->done(std::move(result));
+        finish(*attempt, std::move(result));
       });
 }
 

@@ -98,6 +98,8 @@ class Router {
 
   std::shared_ptr<VersionQueue> queueFor(const std::string& key);
   void dispatch(std::shared_ptr<Attempt> attempt);
+  // Counts the outcome in the version's counters, then completes the invocation.
+  void finish(Attempt& attempt, RouterResult result);
   void send(std::shared_ptr<Attempt> attempt, RouteSlotPtr slot);
   void onSlotFreed(const std::string& key);
   RouteSlotPtr pick(const VersionRoute& route, const std::vector<std::string>& exclude);
