@@ -2,6 +2,7 @@
 
 #include "net/beast_messages.h"
 
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -22,7 +24,10 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/thread_annotations.h"
 #include "net/event_loop.h"
+#include "net/io_workers_impl.h"
+#include "net/wire_format.h"
 
 namespace hearth {
 namespace {
@@ -34,19 +39,28 @@ using tcp = net::ip::tcp;
 constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
 
 struct PooledConnection {
-  explicit PooledConnection(net::io_context& ioc) : stream(net::make_strand(ioc)) {}
+  explicit PooledConnection(net::io_context& ioc) : stream(ioc.get_executor()) {}
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
+  std::string request_head;  // the head being written; its capacity is reused
 };
 using ConnectionPtr = std::unique_ptr<PooledConnection>;
+
+// The kept-alive connections of one worker, by host:port. Used by that worker's thread, and
+// cleared by shutdown().
+struct WorkerPools {
+  Mutex mu;
+  std::unordered_map<std::string, std::vector<ConnectionPtr>> idle GUARDED_BY(mu);
+};
 
 class AsyncHttpClientImpl final : public AsyncHttpClient {
  public:
   explicit AsyncHttpClientImpl(AsyncHttpClientOptions options)
-      : options_(options), work_(net::make_work_guard(ioc_)) {
-    for (int i = 0; i < std::max(1, options_.threads); ++i) {
-      threads_.emplace_back([this] { ioc_.run(); });
-    }
+      : options_(options),
+        workers_(net_internal::workersOrOwn(options_.workers, options_.threads)),
+        owns_workers_(workers_ != options_.workers),
+        pools_(static_cast<size_t>(workers_->size())) {
+    workers_->start();
   }
   ~AsyncHttpClientImpl() override { shutdown(); }
 
@@ -57,9 +71,10 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
       return;
     }
     ++in_flight_;
+    size_t worker = workers_->pick();
     net::co_spawn(
-        net::make_strand(ioc_),
-        exchange(this, std::move(host), port, std::move(request), timeout, std::move(done)),
+        workers_->loop(worker),
+        exchange(this, worker, std::move(host), port, std::move(request), timeout, std::move(done)),
         net::detached);
   }
 
@@ -71,16 +86,12 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
     while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    {
-      std::lock_guard lock(mu_);
-      idle_.clear();
+    for (auto& pools : pools_) {
+      MutexLock lock(&pools.mu);
+      pools.idle.clear();
     }
-    work_.reset();
-    ioc_.stop();
-    for (auto& t : threads_) {
-      if (t.joinable()) {
-        t.join();
-      }
+    if (owns_workers_) {
+      workers_->stop();
     }
   }
 
@@ -89,10 +100,11 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
     return host + ":" + std::to_string(port);
   }
 
-  ConnectionPtr takeIdle(const std::string& k) {
-    std::lock_guard lock(mu_);
-    auto it = idle_.find(k);
-    if (it == idle_.end() || it->second.empty()) {
+  ConnectionPtr takeIdle(size_t worker, const std::string& k) {
+    WorkerPools& pools = pools_[worker];
+    MutexLock lock(&pools.mu);
+    auto it = pools.idle.find(k);
+    if (it == pools.idle.end() || it->second.empty()) {
       return nullptr;
     }
     ConnectionPtr conn = std::move(it->second.back());
@@ -100,27 +112,31 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
     return conn;
   }
 
-  void putIdle(const std::string& k, ConnectionPtr conn) {
-    std::lock_guard lock(mu_);
-    auto& list = idle_[k];
+  void putIdle(size_t worker, const std::string& k, ConnectionPtr conn) {
+    WorkerPools& pools = pools_[worker];
+    MutexLock lock(&pools.mu);
+    auto& list = pools.idle[k];
     if (!stopped_ && list.size() < options_.max_idle_per_host) {
       list.push_back(std::move(conn));
     }
   }
 
-  static net::awaitable<void> exchange(AsyncHttpClientImpl* self, std::string host, uint16_t port,
-                                       HttpRequest request, std::chrono::milliseconds timeout,
-                                       Callback done) {
+// GCC 12 misreads the coroutine frame's own operator new/delete pair as mismatched once the
+// exchange is inlined into its frame (a false -Wmismatched-new-delete).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+  static net::awaitable<void> exchange(AsyncHttpClientImpl* self, size_t worker, std::string host,
+                                       uint16_t port, HttpRequest request,
+                                       std::chrono::milliseconds timeout, Callback done) {
     std::string k = key(host, port);
-    std::string body = std::move(request.body);
-    auto message = net_internal::toBeastRequest(request, std::move(body), k);
-
     Result<HttpResponse> result = Status(StatusCode::kUnavailable, "not sent");
     for (int attempt = 0; attempt < 2; ++attempt) {
-      ConnectionPtr conn = self->takeIdle(k);
+      ConnectionPtr conn = self->takeIdle(worker, k);
       bool reused = conn != nullptr;
       if (!conn) {
-        conn = std::make_unique<PooledConnection>(self->ioc_);
+        conn = std::make_unique<PooledConnection>(self->workers_->loop(worker));
         tcp::resolver resolver(co_await net::this_coro::executor);
         auto [resolve_ec, endpoints] =
             co_await resolver.async_resolve(host, std::to_string(port), kNoThrow);
@@ -137,8 +153,13 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
         }
         conn->stream.socket().set_option(tcp::no_delay(true));
       }
+      // The head goes out of one contiguous buffer and the body after it, in one gathered write.
+      conn->request_head.clear();
+      net_internal::appendRequestHead(request, k, &conn->request_head);
+      std::array<net::const_buffer, 2> buffers{net::buffer(conn->request_head),
+                                               net::buffer(request.body)};
       conn->stream.expires_after(timeout);
-      auto [write_ec, written] = co_await http::async_write(conn->stream, message, kNoThrow);
+      auto [write_ec, written] = co_await net::async_write(conn->stream, buffers, kNoThrow);
       if (write_ec) {
         result =
             Status(StatusCode::kUnavailable, "write to " + k + " failed: " + write_ec.message());
@@ -171,7 +192,7 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
       HttpResponse response = net_internal::toHttpResponse(std::move(response_message));
       if (keep_alive) {
         conn->stream.expires_never();
-        self->putIdle(k, std::move(conn));
+        self->putIdle(worker, k, std::move(conn));
       }
       result = std::move(response);
       break;
@@ -179,20 +200,27 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
     done(std::move(result));
     --self->in_flight_;
   }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
   AsyncHttpClientOptions options_;
-  net::io_context ioc_;
-  net::executor_work_guard<net::io_context::executor_type> work_;
-  std::vector<std::thread> threads_;
+  std::shared_ptr<net_internal::IoWorkersImpl> workers_;
+  const bool owns_workers_;
   std::atomic<bool> stopped_{false};
   std::atomic<int> in_flight_{0};
-  std::mutex mu_;
-  std::unordered_map<std::string, std::vector<ConnectionPtr>> idle_;
+  std::vector<WorkerPools> pools_;
 };
 
+// Timers share one Asio timer, armed for the earliest deadline. Scheduling a deadline later
+// than that one, and cancelling any, only updates the table: the loop's thread is woken when a
+// deadline falls due or moves earlier, not once per call.
 class EventLoopImpl final : public EventLoop {
  public:
-  explicit EventLoopImpl(int threads) : work_(net::make_work_guard(ioc_)) {
+  explicit EventLoopImpl(int threads)
+      : work_(net::make_work_guard(ioc_)),
+        timer_strand_(net::make_strand(ioc_)),
+        timer_(timer_strand_) {
     for (int i = 0; i < std::max(1, threads); ++i) {
       threads_.emplace_back([this] { ioc_.run(); });
     }
@@ -202,51 +230,50 @@ class EventLoopImpl final : public EventLoop {
   void post(std::function<void()> task) override { net::post(ioc_, std::move(task)); }
 
   uint64_t runAfter(std::chrono::milliseconds delay, std::function<void()> task) override {
-    auto timer = std::make_shared<net::steady_timer>(ioc_, delay);
-    uint64_t id = next_id_++;
+    auto due = Clock::now() + delay;
+    bool earlier = false;
+    uint64_t id = 0;
     {
-      std::lock_guard lock(mu_);
-      timers_[id] = timer;
+      MutexLock lock(&mu_);
+      id = next_id_++;
+      if (stopped_) {
+        return id;
+      }
+      auto at = deadlines_.emplace(due, id);
+      pending_.emplace(id, Pending{at, std::move(task)});
+      if (due < armed_) {
+        armed_ = due;
+        earlier = true;
+      }
     }
-    timer->async_wait([this, id, timer, task = std::move(task)](boost::system::error_code ec) {
-      bool owned = false;
-      {
-        std::lock_guard lock(mu_);
-        owned = timers_.erase(id) > 0;
-      }
-      if (!ec && owned) {
-        task();
-      }
-    });
+    if (earlier) {
+      net::post(timer_strand_, [this] { rearm(); });
+    }
     return id;
   }
 
   bool cancel(uint64_t timer_id) override {
-    std::shared_ptr<net::steady_timer> timer;
-    {
-      std::lock_guard lock(mu_);
-      auto it = timers_.find(timer_id);
-      if (it == timers_.end()) {
-        return false;
-      }
-      timer = it->second;
-      timers_.erase(it);
+    MutexLock lock(&mu_);
+    auto it = pending_.find(timer_id);
+    if (it == pending_.end()) {
+      return false;
     }
-    net::post(ioc_, [timer] { timer->cancel(); });
+    deadlines_.erase(it->second.at);
+    pending_.erase(it);
     return true;
   }
 
   void stop() override {
-    if (stopped_.exchange(true)) {
-      return;
-    }
     {
-      std::lock_guard lock(mu_);
-      for (auto& [id, timer] : timers_) {
-        net::post(ioc_, [timer = timer] { timer->cancel(); });
+      MutexLock lock(&mu_);
+      if (stopped_) {
+        return;
       }
-      timers_.clear();
+      stopped_ = true;
+      deadlines_.clear();
+      pending_.clear();
     }
+    net::post(timer_strand_, [this] { timer_.cancel(); });
     work_.reset();
     for (auto& t : threads_) {
       if (t.joinable()) {
@@ -256,13 +283,66 @@ class EventLoopImpl final : public EventLoop {
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  struct Pending {
+    std::multimap<Clock::time_point, uint64_t>::iterator at;
+    std::function<void()> task;
+  };
+
+  // On the timer strand: aims the timer at the earliest deadline.
+  void rearm() {
+    Clock::time_point earliest = Clock::time_point::max();
+    {
+      MutexLock lock(&mu_);
+      if (!deadlines_.empty() && !stopped_) {
+        earliest = deadlines_.begin()->first;
+      }
+      armed_ = earliest;
+    }
+    if (earliest == Clock::time_point::max()) {
+      timer_.cancel();
+      return;
+    }
+    timer_.expires_at(earliest);
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) {
+        fire();
+      }
+    });
+  }
+
+  // On the timer strand: runs what is due, outside the lock, then re-arms.
+  void fire() {
+    std::vector<std::function<void()>> due;
+    {
+      MutexLock lock(&mu_);
+      auto now = Clock::now();
+      while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+        auto it = pending_.find(deadlines_.begin()->second);
+        due.push_back(std::move(it->second.task));
+        pending_.erase(it);
+        deadlines_.erase(deadlines_.begin());
+      }
+      armed_ = Clock::time_point::max();
+    }
+    for (auto& task : due) {
+      task();
+    }
+    rearm();
+  }
+
   net::io_context ioc_;
   net::executor_work_guard<net::io_context::executor_type> work_;
+  net::strand<net::io_context::executor_type> timer_strand_;
+  net::steady_timer timer_;  // touched only on timer_strand_
   std::vector<std::thread> threads_;
-  std::atomic<bool> stopped_{false};
-  std::atomic<uint64_t> next_id_{1};
-  std::mutex mu_;
-  std::unordered_map<uint64_t, std::shared_ptr<net::steady_timer>> timers_;
+  Mutex mu_;
+  bool stopped_ GUARDED_BY(mu_) = false;
+  uint64_t next_id_ GUARDED_BY(mu_) = 1;
+  std::multimap<Clock::time_point, uint64_t> deadlines_ GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, Pending> pending_ GUARDED_BY(mu_);
+  // Where the timer is aimed (max: not armed); a deadline before it must re-arm the timer.
+  Clock::time_point armed_ GUARDED_BY(mu_) = Clock::time_point::max();
 };
 
 }  // namespace

@@ -8,17 +8,23 @@
 
 #include "common/result.h"
 #include "net/http.h"
+#include "net/io_workers.h"
 
 namespace hearth {
 
 struct AsyncHttpClientOptions {
-  int threads = 2;
-  size_t max_idle_per_host = 256;  // kept-alive connections parked per host:port
+  int threads = 2;  // when `workers` is null: the client runs its own workers
+  // Workers shared with an HttpServer (see io_workers.h): a send() from one of them runs, and
+  // completes, on the caller's thread. Their owner stops them after shutdown(). Null: the client
+  // owns `threads` workers.
+  IoWorkersPtr workers;
+  size_t max_idle_per_host = 256;  // kept-alive connections parked per host:port and worker
   size_t max_response_bytes = 8u * 1024 * 1024;
 };
 
-// An asynchronous HTTP/1.1 client with per-host pools of kept-alive connections. Thread-safe.
-// Completion callbacks run on the client's I/O threads: they must not block.
+// An asynchronous HTTP/1.1 client with per-host pools of kept-alive connections, one set of
+// pools per worker. Thread-safe. Completion callbacks run on the worker that sent the request
+// (the caller's own when it is one): they must not block.
 class AsyncHttpClient {
  public:
   using Callback = std::function<void(Result<HttpResponse>)>;

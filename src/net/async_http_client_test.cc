@@ -6,10 +6,13 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include "net/event_loop.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
+#include "net/io_workers.h"
 
 namespace hearth {
 namespace {
@@ -83,6 +86,75 @@ TEST(HttpServer, ExtraListenersTagRequests) {
   auto after = HttpClient::create("127.0.0.1", *port)->send(request, std::chrono::seconds(2));
   EXPECT_FALSE(after.isOk());
   server->drain(std::chrono::milliseconds(100));
+}
+
+// A handler on shared workers that forwards its request through the client gets the answer, and
+// writes its own, on the thread that read the request.
+TEST(IoWorkers, ProxiedRequestStaysOnTheHandlersThread) {
+  auto backend = echoServer();
+  IoWorkersPtr workers = IoWorkers::create(2);
+  AsyncHttpClientOptions client_options;
+  client_options.workers = workers;
+  auto client = AsyncHttpClient::create(client_options);
+  uint16_t backend_port = backend->port();
+  std::atomic<int> same_thread{0};
+  std::atomic<int> answered{0};
+  HttpServerOptions proxy_options;
+  proxy_options.workers = workers;
+  auto proxy = HttpServer::create(proxy_options, [&](HttpRequest request, Responder respond) {
+    auto reader = std::this_thread::get_id();
+    client->send(
+        "127.0.0.1", backend_port, std::move(request), std::chrono::seconds(5),
+        [&, reader, respond = std::move(respond)](Result<HttpResponse> response) {
+          if (std::this_thread::get_id() == reader) {
+            ++same_thread;
+          }
+          ++answered;
+          respond(response.isOk() ? std::move(response).value() : HttpResponse{502, {}, ""});
+        });
+  });
+  ASSERT_TRUE(proxy.isOk());
+  (*proxy)->start();
+  constexpr int kConnections = 4;
+  constexpr int kRequestsEach = 10;
+  for (int c = 0; c < kConnections; ++c) {
+    auto caller = HttpClient::create("127.0.0.1", (*proxy)->port());
+    for (int i = 0; i < kRequestsEach; ++i) {
+      HttpRequest request{"POST", "/", {}, std::to_string(i), "", 0};
+      auto response = caller->send(request, std::chrono::seconds(5));
+      ASSERT_TRUE(response.isOk());
+      EXPECT_EQ(response->body, "0:" + std::to_string(i));
+    }
+  }
+  EXPECT_EQ(answered, kConnections * kRequestsEach);
+  EXPECT_EQ(same_thread, kConnections * kRequestsEach);
+  (*proxy)->drain(std::chrono::milliseconds(100));
+  client->shutdown();
+  workers->stop();
+  backend->drain(std::chrono::milliseconds(100));
+}
+
+TEST(EventLoop, TimersRunInDeadlineOrderWhateverTheOrderTheyWereSet) {
+  auto loop = EventLoop::create(1);
+  std::mutex mu;
+  std::vector<int> order;
+  std::promise<void> all;
+  auto record = [&](int n) {
+    std::lock_guard lock(mu);
+    order.push_back(n);
+    if (order.size() == 3) {
+      all.set_value();
+    }
+  };
+  loop->runAfter(std::chrono::milliseconds(60), [&] { record(3); });
+  loop->runAfter(std::chrono::milliseconds(20), [&] { record(1); });  // earlier: re-aims the timer
+  uint64_t dropped = loop->runAfter(std::chrono::milliseconds(30), [&] { record(99); });
+  loop->runAfter(std::chrono::milliseconds(40), [&] { record(2); });
+  EXPECT_TRUE(loop->cancel(dropped));
+  ASSERT_EQ(all.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  loop->stop();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
 }
 
 TEST(EventLoop, RunsTimersUnlessCancelled) {

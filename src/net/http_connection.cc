@@ -1,14 +1,17 @@
 #include "net/http_connection.h"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
 #include <vector>
 
 #include "net/request_parsing.h"
+#include "net/wire_format.h"
 
 namespace hearth::net_internal {
 namespace {
@@ -53,21 +56,16 @@ struct PendingResponse {
 
 net::awaitable<void> writeResponse(ConnectionContext context, std::shared_ptr<Connection> conn,
                                    HttpResponse response, bool keep_alive, bool* write_ok) {
-  http::response<http::string_body> out;
-  out.version(11);
-  out.result(static_cast<unsigned>(response.status));
-  for (auto& [name, value] : response.headers) {
-    out.insert(name, value);
+  // The head goes out of one contiguous buffer and the body after it, in one gathered write.
+  conn->write_head.clear();
+  appendResponseHead(response, keep_alive, &conn->write_head);
+  std::array<net::const_buffer, 2> buffers{net::buffer(conn->write_head), net::const_buffer()};
+  if (responseHasBody(response.status)) {
+    buffers[1] = net::buffer(response.body);
   }
-  // 1xx, 204 and 304 responses have no body (RFC 9110); clients reject one.
-  if (response.status != 204 && response.status != 304 && response.status >= 200) {
-    out.body() = std::move(response.body);
-  }
-  out.keep_alive(keep_alive);
-  out.prepare_payload();
   armDeadline(conn, context.options->write_timeout);
   DeadlineStream stream(conn.get());
-  auto [ec, written] = co_await http::async_write(stream, out, kNoThrow);
+  auto [ec, written] = co_await net::async_write(stream, buffers, kNoThrow);
   *write_ok = !ec;
 }
 

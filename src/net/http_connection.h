@@ -31,6 +31,7 @@ struct Connection {
   bool timed_out = false;
   const uint64_t listener;
   bool busy = false;
+  std::string write_head;  // the response head being written; its capacity is reused
 };
 
 // The connection's socket as the stream its reads and writes go through. Once the deadline has

@@ -9,12 +9,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 #include <mutex>
@@ -23,6 +20,7 @@
 
 #include "net/connection_limiter.h"
 #include "net/http_connection.h"
+#include "net/io_workers_impl.h"
 
 namespace hearth {
 namespace {
@@ -91,9 +89,9 @@ class HttpServerImpl final : public HttpServer {
       : options_(std::move(options)),
         handler_(std::move(handler)),
         limiter_(ConnectionLimits{options_.max_connections, options_.max_connections_per_client}),
-        ioc_(options_.io_threads),
-        acceptor_(net::make_strand(ioc_)),
-        work_(net::make_work_guard(ioc_)) {
+        workers_(net_internal::workersOrOwn(options_.workers, options_.io_threads)),
+        owns_workers_(workers_ != options_.workers),
+        acceptor_(workers_->loop(0)) {
     if (!options_.transport_error_response) {
       options_.transport_error_response = defaultTransportError;
     }
@@ -136,20 +134,21 @@ class HttpServerImpl final : public HttpServer {
   }
 
   Result<uint16_t> addListener(const std::string& host, uint16_t port, uint64_t tag) override {
-    auto acceptor = std::make_shared<tcp::acceptor>(net::make_strand(ioc_));
+    auto acceptor = std::make_shared<tcp::acceptor>(workers_->loop(workers_->nextIndex()));
     HEARTH_RETURN_IF_ERROR(openAcceptor(*acceptor, host, port));
     uint16_t bound = acceptor->local_endpoint().port();
     {
       std::lock_guard lock(connections_mu_);
       extra_acceptors_[tag] = acceptor;
     }
+    ++accept_loops_;
     net::co_spawn(acceptor->get_executor(), acceptLoop(acceptor.get(), tag, acceptor),
                   net::detached);
     return bound;
   }
 
   Result<uint16_t> adoptListener(int fd, uint64_t tag) override {
-    auto acceptor = std::make_shared<tcp::acceptor>(net::make_strand(ioc_));
+    auto acceptor = std::make_shared<tcp::acceptor>(workers_->loop(workers_->nextIndex()));
     boost::system::error_code ec;
     acceptor->assign(tcp::v4(), fd, ec);
     if (ec) {
@@ -161,6 +160,7 @@ class HttpServerImpl final : public HttpServer {
       std::lock_guard lock(connections_mu_);
       extra_acceptors_[tag] = acceptor;
     }
+    ++accept_loops_;
     net::co_spawn(acceptor->get_executor(), acceptLoop(acceptor.get(), tag, acceptor),
                   net::detached);
     return bound;
@@ -196,10 +196,9 @@ class HttpServerImpl final : public HttpServer {
   uint16_t port() const override { return port_; }
 
   void start() override {
+    ++accept_loops_;
     net::co_spawn(acceptor_.get_executor(), acceptLoop(&acceptor_, 0, nullptr), net::detached);
-    for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
-      threads_.emplace_back([this] { ioc_.run(); });
-    }
+    workers_->start();
   }
 
   void drain(std::chrono::milliseconds grace) override {
@@ -231,19 +230,16 @@ class HttpServerImpl final : public HttpServer {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     cancelConnections(/*only_idle=*/false);
-    work_.reset();
-    // Give sessions a moment to unwind before the loop is stopped.
-    auto unwind_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
-    while (connections_ > 0 && std::chrono::steady_clock::now() < unwind_deadline) {
+    // Sessions and accept loops unwind on their workers; shared workers outlive this server, so
+    // they must be gone before it is.
+    auto unwind_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while ((connections_ > 0 || accept_loops_ > 0) &&
+           std::chrono::steady_clock::now() < unwind_deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    ioc_.stop();
-    for (auto& thread : threads_) {
-      if (thread.joinable()) {
-        thread.join();
-      }
+    if (owns_workers_) {
+      workers_->stop();
     }
-    threads_.clear();
     stopped_ = true;
   }
 
@@ -269,11 +265,18 @@ class HttpServerImpl final : public HttpServer {
   }
 
   // `owner` owns an extra listener's acceptor for the life of its loop (null for the main
-  // one, which the server owns).
+  // one, which the server owns). The spawner counts the loop in accept_loops_; it uncounts
+  // itself when it ends.
   net::awaitable<void> acceptLoop(tcp::acceptor* acceptor, uint64_t tag,
                                   std::shared_ptr<tcp::acceptor> owner) {
+    struct LoopGuard {
+      std::atomic<int>* loops;
+      ~LoopGuard() { --*loops; }
+    } loop_guard{&accept_loops_};
     for (;;) {
-      auto [ec, strand_socket] = co_await acceptor->async_accept(net::make_strand(ioc_), kNoThrow);
+      // Each connection goes to the next worker in turn and stays there.
+      auto [ec, accepted] =
+          co_await acceptor->async_accept(workers_->loop(workers_->nextIndex()), kNoThrow);
       if (ec) {
         if (draining_ || ec == net::error::operation_aborted || !acceptor->is_open()) {
           co_return;
@@ -287,7 +290,7 @@ class HttpServerImpl final : public HttpServer {
         }
         continue;
       }
-      tcp::socket socket(std::move(strand_socket));
+      tcp::socket socket(std::move(accepted));
       std::string client = clientAddress(socket);
       bool admitted = limiter_.tryAdmit(client) == Admission::kAdmitted;
       size_t refusing = refusing_;
@@ -336,10 +339,10 @@ class HttpServerImpl final : public HttpServer {
   HttpServerOptions options_;
   HttpHandler handler_;
   ConnectionLimiter limiter_;
-  net::io_context ioc_;
+  std::shared_ptr<net_internal::IoWorkersImpl> workers_;
+  const bool owns_workers_;
   tcp::acceptor acceptor_;
-  net::executor_work_guard<net::io_context::executor_type> work_;
-  std::vector<std::thread> threads_;
+  std::atomic<int> accept_loops_{0};
   uint16_t port_ = 0;
   std::atomic<bool> draining_{false};
   bool stopped_ = false;

@@ -8,6 +8,7 @@
 
 #include "common/result.h"
 #include "net/http.h"
+#include "net/io_workers.h"
 
 namespace hearth {
 
@@ -31,8 +32,11 @@ enum class TransportError {
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;  // 0 = pick a free port; read it back with port()
-  int io_threads = 2;
+  uint16_t port = 0;   // 0 = pick a free port; read it back with port()
+  int io_threads = 2;  // when `workers` is null: the server runs its own workers
+  // Workers shared with other servers and clients (see io_workers.h); their owner starts them,
+  // and stops them after this server has drained. Null: the server owns `io_threads` workers.
+  IoWorkersPtr workers;
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 8 * 1024 * 1024;
   // Per-request body limit chosen after the header is read; defaults to max_body_bytes.

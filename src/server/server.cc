@@ -119,7 +119,12 @@ class ServerImpl final : public Server {
     HEARTH_ASSIGN_OR_RETURN(InstanceCatalog catalog, InstanceCatalog::parse(catalog_json));
     HEARTH_ASSIGN_OR_RETURN(agent_token_, loadOrCreateAgentToken(options_.data_dir));
     loop_ = EventLoop::create(1);
-    agent_client_ = AsyncHttpClient::create({});
+    // The API's connections and the router's connections to agents share the I/O workers, so an
+    // invoke is read, forwarded, answered and written on one thread.
+    io_workers_ = IoWorkers::create(options_.io_threads);
+    AsyncHttpClientOptions agent_client_options;
+    agent_client_options.workers = io_workers_;
+    agent_client_ = AsyncHttpClient::create(agent_client_options);
     RouterOptions router_options;
     router_options.max_queue_wait = options_.router_queue_wait;
     router_ =
@@ -179,7 +184,7 @@ class ServerImpl final : public Server {
     HttpServerOptions http;
     http.host = host == "localhost" ? "127.0.0.1" : host;
     http.port = port;
-    http.io_threads = options_.io_threads;
+    http.workers = io_workers_;
     http.max_connections = options_.max_connections;
     http.max_connections_per_client = options_.max_connections_per_client;
     http.max_body_bytes = 70167211;
@@ -268,6 +273,9 @@ class ServerImpl final : public Server {
     if (agent_client_) {
       agent_client_->shutdown();
     }
+    if (io_workers_) {
+      io_workers_->stop();
+    }
     if (loop_) {
       loop_->stop();
     }
@@ -317,6 +325,7 @@ class ServerImpl final : public Server {
   std::unique_ptr<LogStore> logs_;
   std::string agent_token_;
   EventLoopPtr loop_;
+  IoWorkersPtr io_workers_;
   AsyncHttpClientPtr agent_client_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<ControlPlaneSource> control_plane_source_;
