@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -81,7 +82,8 @@ class AgentImpl final : public Agent, private RuntimeApiListeners {
     HttpServerOptions http;
     http.host = options_.listen_host;
     http.port = 0;
-    http.io_threads = options_.io_threads;
+    http.io_threads = options_.io_threads > 0 ? options_.io_threads
+                                              : std::clamp((options_.vcpus + 15) / 16, 1, 8);
     http.max_body_bytes = 7 * 1024 * 1024;
     // Runtimes keep connections open while idle, and HTTP clients' pools may open one before
     // they have a request to send on it.

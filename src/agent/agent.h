@@ -32,7 +32,9 @@ struct AgentOptions {
   // The agent outlives a server restart; with no answer from its server for this long it drains
   // and stops itself.
   std::chrono::milliseconds orphan_timeout{60000};
-  int io_threads = 2;
+  // HTTP I/O threads; 0: one per 16 vCPUs of the instance, 1 to 8. With one, an invocation
+  // reaches its runtime and its answer comes back without changing threads.
+  int io_threads = 0;
   // EEs run in sandboxes (the launcher must be a sandboxing one): sandbox paths, the Runtime
   // API inside each EE.
   bool sandboxed = true;

@@ -122,7 +122,10 @@ int main(int argc, char** argv) {
                  "ACCESS_KEY_ID:SECRET accepted with SigV4 (required beyond loopback)")
       ->envname("HEARTH_ACCESS_KEYS")
       ->delimiter(',');
-  up->add_option("--io-threads", server.io_threads, "HTTP I/O threads")->capture_default_str();
+  up->add_option("--io-threads", server.io_threads,
+                 "HTTP I/O threads (0: one per two cores, at least one)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
   up->add_option("--max-connections", server.max_connections, "Open client connections, in all")
       ->check(CLI::Range(size_t{1}, size_t{1} << 20))
       ->capture_default_str();
@@ -174,6 +177,12 @@ int main(int argc, char** argv) {
   agent_cmd->add_option("--work-dir", agent.work_dir, "Work directory")->required();
   agent_cmd->add_option("--runtimes-dir", agent.runtimes_dir, "Runtime bootstraps directory");
   agent_cmd->add_option("--region", agent.region, "AWS_REGION for functions");
+  agent_cmd
+      ->add_option("--io-threads", agent.io_threads,
+                   "HTTP I/O threads (0: one per 16 vCPUs, 1 to 8; with one, an invocation "
+                   "reaches its runtime and its answer comes back on one thread)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
   int64_t orphan_timeout_ms = 60000;
   agent_cmd->add_option("--orphan-timeout-ms", orphan_timeout_ms,
                         "Stop after the server has not answered for this long");

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -16,7 +17,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <deque>
 #include <map>
@@ -27,6 +27,7 @@
 #include "common/thread_annotations.h"
 #include "net/event_loop.h"
 #include "net/io_workers_impl.h"
+#include "net/socket_deadline.h"
 #include "net/wire_format.h"
 
 namespace hearth {
@@ -39,8 +40,10 @@ using tcp = net::ip::tcp;
 constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
 
 struct PooledConnection {
-  explicit PooledConnection(net::io_context& ioc) : stream(ioc.get_executor()) {}
-  beast::tcp_stream stream;
+  explicit PooledConnection(net::io_context& ioc) : socket(ioc.get_executor()), deadline(&socket) {}
+  tcp::socket socket;
+  // One deadline per exchange: from the connect or the write to the end of the response.
+  net_internal::SocketDeadline deadline;
   beast::flat_buffer buffer;
   std::string request_head;  // the head being written; its capacity is reused
 };
@@ -144,22 +147,24 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
           result = Status(StatusCode::kUnavailable, "cannot resolve " + host);
           break;
         }
-        conn->stream.expires_after(timeout);
-        auto [connect_ec, endpoint] = co_await conn->stream.async_connect(endpoints, kNoThrow);
+        conn->deadline.expiresAfter(timeout);
+        auto [connect_ec, endpoint] =
+            co_await net::async_connect(conn->socket, endpoints, kNoThrow);
         if (connect_ec) {
           result = Status(StatusCode::kUnavailable,
                           "cannot connect to " + k + ": " + connect_ec.message());
           break;
         }
-        conn->stream.socket().set_option(tcp::no_delay(true));
+        conn->socket.set_option(tcp::no_delay(true));
       }
       // The head goes out of one contiguous buffer and the body after it, in one gathered write.
       conn->request_head.clear();
       net_internal::appendRequestHead(request, k, &conn->request_head);
       std::array<net::const_buffer, 2> buffers{net::buffer(conn->request_head),
                                                net::buffer(request.body)};
-      conn->stream.expires_after(timeout);
-      auto [write_ec, written] = co_await net::async_write(conn->stream, buffers, kNoThrow);
+      conn->deadline.expiresAfter(timeout);
+      net_internal::DeadlineStream stream(&conn->socket, &conn->deadline);
+      auto [write_ec, written] = co_await net::async_write(stream, buffers, kNoThrow);
       if (write_ec) {
         result =
             Status(StatusCode::kUnavailable, "write to " + k + " failed: " + write_ec.message());
@@ -170,10 +175,9 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
       }
       http::response_parser<http::string_body> parser;
       parser.body_limit(self->options_.max_response_bytes);
-      auto [read_ec, read] =
-          co_await http::async_read(conn->stream, conn->buffer, parser, kNoThrow);
+      auto [read_ec, read] = co_await http::async_read(stream, conn->buffer, parser, kNoThrow);
       if (read_ec) {
-        if (read_ec == beast::error::timeout) {
+        if (conn->deadline.timedOut()) {
           result = Status(StatusCode::kDeadlineExceeded, "no response from " + k + " in time");
           break;
         }
@@ -191,7 +195,7 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
       bool keep_alive = response_message.keep_alive();
       HttpResponse response = net_internal::toHttpResponse(std::move(response_message));
       if (keep_alive) {
-        conn->stream.expires_never();
+        conn->deadline.clear();
         self->putIdle(worker, k, std::move(conn));
       }
       result = std::move(response);

@@ -26,33 +26,21 @@ constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kMaxDiscardBytes = 256u * 1024 * 1024;
 constexpr size_t kMaxDiscardAfterRefusalBytes = 64u * 1024;
 
-// Arms `conn`'s deadline `after` from now, replacing the previous one.
+// Sets `conn`'s deadline `after` from now, replacing the previous one.
 void armDeadline(const std::shared_ptr<Connection>& conn, std::chrono::milliseconds after) {
-  conn->timed_out = false;
-  uint64_t generation = ++conn->deadline_generation;
-  conn->deadline.expires_after(after);
-  conn->deadline.async_wait([conn, generation](boost::system::error_code ec) {
-    if (ec || generation != conn->deadline_generation) {
-      return;
-    }
-    conn->timed_out = true;
-    boost::system::error_code ignored;
-    conn->socket.cancel(ignored);
-  });
+  conn->deadline.expiresAfter(after);
 }
 
-// Disarms the deadline; its wait completes at once and drops its reference to `conn`.
-void disarmDeadline(const std::shared_ptr<Connection>& conn) {
-  ++conn->deadline_generation;
-  conn->deadline.cancel();
+// Waits until the handler's response is in `pending` or the connection's deadline passes.
+net::awaitable<void> awaitResponse(std::shared_ptr<Connection> conn,
+                                   std::shared_ptr<PendingResponse> pending) {
+  conn->awaiting = pending.get();
+  pending->waiting = true;
+  pending->wakeup.expires_at(net::steady_timer::time_point::max());
+  co_await pending->wakeup.async_wait(kNoThrow);
+  pending->waiting = false;
+  conn->awaiting = nullptr;
 }
-
-// The response slot a handler completes. Lives on the connection's strand.
-struct PendingResponse {
-  explicit PendingResponse(const net::any_io_executor& executor) : timer(executor) {}
-  net::steady_timer timer;
-  std::optional<HttpResponse> response;
-};
 
 net::awaitable<void> writeResponse(ConnectionContext context, std::shared_ptr<Connection> conn,
                                    HttpResponse response, bool keep_alive, bool* write_ok) {
@@ -64,7 +52,7 @@ net::awaitable<void> writeResponse(ConnectionContext context, std::shared_ptr<Co
     buffers[1] = net::buffer(response.body);
   }
   armDeadline(conn, context.options->write_timeout);
-  DeadlineStream stream(conn.get());
+  DeadlineStream stream(&conn->socket, &conn->deadline);
   auto [ec, written] = co_await net::async_write(stream, buffers, kNoThrow);
   *write_ok = !ec;
 }
@@ -88,7 +76,7 @@ net::awaitable<void> refuseAndClose(ConnectionContext context, std::shared_ptr<C
   std::vector<char> scratch(discard_bytes > kMaxDiscardAfterRefusalBytes ? 64 * 1024 : 4 * 1024);
   size_t total = 0;
   armDeadline(conn, std::chrono::seconds(discard_bytes > kMaxDiscardAfterRefusalBytes ? 5 : 1));
-  DeadlineStream stream(conn.get());
+  DeadlineStream stream(&conn->socket, &conn->deadline);
   while (total < discard_bytes) {
     auto [ec, n] = co_await stream.async_read_some(net::buffer(scratch), kNoThrow);
     if (ec) {
@@ -100,7 +88,7 @@ net::awaitable<void> refuseAndClose(ConnectionContext context, std::shared_ptr<C
 
 net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Connection> conn) {
   beast::flat_buffer buffer;  // persists across the requests of this connection
-  DeadlineStream stream(conn.get());
+  DeadlineStream stream(&conn->socket, &conn->deadline);
   std::string peer;
   {
     boost::system::error_code ec;
@@ -131,7 +119,7 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
     auto [read_ec, header_bytes] =
         co_await http::async_read_header(stream, buffer, parser, kNoThrow);
     if (read_ec) {
-      if (conn->timed_out) {
+      if (conn->deadline.timedOut()) {
         co_await refuseAndClose(context, conn, TransportError::kReadTimeout,
                                 kMaxDiscardAfterRefusalBytes);
       } else if (read_ec != http::error::end_of_stream &&
@@ -178,7 +166,7 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
       if (body_ec) {
         if (body_ec == http::error::body_limit) {
           co_await refuseAndClose(context, conn, TransportError::kBodyTooLarge, kMaxDiscardBytes);
-        } else if (conn->timed_out) {
+        } else if (conn->deadline.timedOut()) {
           co_await refuseAndClose(context, conn, TransportError::kReadTimeout,
                                   kMaxDiscardAfterRefusalBytes);
         } else if (body_ec != http::error::end_of_stream &&
@@ -191,7 +179,7 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
         co_return;
       }
     }
-    disarmDeadline(conn);
+    conn->deadline.clear();
     auto message = parser.release();
     bool keep_alive = message.keep_alive();
 
@@ -206,25 +194,35 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
     request.peer = peer;
     request.listener = conn->listener;
 
-    auto pending = std::make_shared<PendingResponse>(conn->socket.get_executor());
-    pending->timer.expires_after(context.options->handler_timeout);
+    // A response given on this worker while the handler runs is taken as it is; any other is
+    // posted to this worker, which then resumes the session.
     net::any_io_executor executor = conn->socket.get_executor();
+    auto pending = std::make_shared<PendingResponse>(executor);
     Responder responder = [pending, executor](HttpResponse response) {
-      net::post(executor, [pending, response = std::move(response)]() mutable {
-        if (!pending->response) {
+      const auto* worker = executor.target<net::io_context::executor_type>();
+      if (worker != nullptr && worker->running_in_this_thread() && !pending->waiting) {
+        if (!pending->response && !pending->abandoned) {
           pending->response = std::move(response);
-          pending->timer.cancel();
+        }
+        return;
+      }
+      net::post(executor, [pending, response = std::move(response)]() mutable {
+        if (!pending->response && !pending->abandoned) {
+          pending->response = std::move(response);
+          pending->wake();
         }
       });
     };
+    armDeadline(conn, context.options->handler_timeout);
     (*context.handler)(std::move(request), std::move(responder));
     if (!pending->response) {
-      co_await pending->timer.async_wait(kNoThrow);
+      co_await awaitResponse(conn, pending);
     }
     HttpResponse response;
     if (pending->response) {
       response = std::move(*pending->response);
     } else {
+      pending->abandoned = true;
       response.status = 500;
       response.set("Content-Type", "text/plain");
       response.body = "handler timed out";
@@ -248,9 +246,9 @@ net::awaitable<void> serveConnection(ConnectionContext context, std::shared_ptr<
   } catch (...) {
     failure = std::current_exception();
   }
-  // Even after a failure the deadline must let go of the connection and the client must see
-  // the close; the failure is then reported to the session's completion handler.
-  disarmDeadline(conn);
+  // Even after a failure the client must see the close; the failure is then reported to the
+  // session's completion handler.
+  conn->deadline.clear();
   boost::system::error_code ignored;
   conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
   conn->busy = false;
@@ -268,7 +266,7 @@ net::awaitable<void> refuseConnection(ConnectionContext context, std::shared_ptr
   } catch (...) {
     failure = std::current_exception();
   }
-  disarmDeadline(conn);
+  conn->deadline.clear();
   if (failure) {
     std::rethrow_exception(failure);
   }

@@ -13,70 +13,47 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "net/http_server.h"
+#include "net/socket_deadline.h"
 
 namespace hearth::net_internal {
 
-// One client connection. Everything but `listener` is touched only on the connection's strand.
+// The response a handler gives for one request, delivered on the connection's executor.
+struct PendingResponse {
+  explicit PendingResponse(const boost::asio::any_io_executor& executor) : wakeup(executor) {}
+  // The session waits on it, without expiry, while the handler works; cancelling it resumes the
+  // session (the connection's deadline bounds the wait).
+  boost::asio::steady_timer wakeup;
+  std::optional<HttpResponse> response;
+  bool waiting = false;    // the session waits on `wakeup`
+  bool abandoned = false;  // the session stopped waiting: a late response is dropped
+
+  void wake() { wakeup.cancel(); }
+};
+
+// One client connection. Everything but `listener` is touched only on the connection's worker.
 struct Connection {
   Connection(boost::asio::ip::tcp::socket client_socket, uint64_t listener_tag)
-      : socket(std::move(client_socket)), deadline(socket.get_executor()), listener(listener_tag) {}
+      : socket(std::move(client_socket)),
+        deadline(&socket,
+                 [this] {
+                   if (awaiting != nullptr) {
+                     awaiting->wake();
+                   }
+                 }),
+        listener(listener_tag) {}
   boost::asio::ip::tcp::socket socket;
   // The pending operation's deadline: when it passes, the socket's operations are cancelled and
-  // `timed_out` is set, so that the session can still answer (a 408) on the open socket.
-  boost::asio::steady_timer deadline;
-  uint64_t deadline_generation = 0;
-  bool timed_out = false;
+  // a handler's response is no longer awaited, so that the session can still answer (a 408 or
+  // a 500) on the open socket.
+  SocketDeadline deadline;
+  PendingResponse* awaiting = nullptr;  // the response the session waits for, if it waits
   const uint64_t listener;
   bool busy = false;
   std::string write_head;  // the response head being written; its capacity is reused
-};
-
-// The connection's socket as the stream its reads and writes go through. Once the deadline has
-// passed, every operation fails at once with operation_aborted: cancelling the socket reaches
-// only the operation pending at that instant, and a composed read or write (Beast's) would
-// otherwise start its next step and wait without a deadline.
-class DeadlineStream {
- public:
-  using executor_type = boost::asio::ip::tcp::socket::executor_type;
-  explicit DeadlineStream(Connection* conn) : conn_(conn) {}
-  executor_type get_executor() { return conn_->socket.get_executor(); }
-
-  template <class MutableBuffers, class Token>
-  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    return boost::asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
-        [this](auto handler, const MutableBuffers& target) {
-          if (conn_->timed_out) {
-            failNow(std::move(handler));
-          } else {
-            conn_->socket.async_read_some(target, std::move(handler));
-          }
-        },
-        token, buffers);
-  }
-
-  template <class ConstBuffers, class Token>
-  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-    return boost::asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
-        [this](auto handler, const ConstBuffers& source) {
-          if (conn_->timed_out) {
-            failNow(std::move(handler));
-          } else {
-            conn_->socket.async_write_some(source, std::move(handler));
-          }
-        },
-        token, buffers);
-  }
-
- private:
-  template <class Handler>
-  void failNow(Handler handler) {
-    boost::system::error_code aborted = boost::asio::error::operation_aborted;
-    boost::asio::post(get_executor(), boost::asio::append(std::move(handler), aborted, size_t{0}));
-  }
-  Connection* conn_;
 };
 
 // What a connection's coroutines need of their server, which outlives them.

@@ -36,8 +36,11 @@ struct SocketPair {
 TEST(DeadlineStream, FailsEveryOperationOncePastTheDeadline) {
   SocketPair pair;
   net::write(pair.client, net::buffer(std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n")));
-  pair.conn->timed_out = true;
-  DeadlineStream stream(pair.conn.get());
+  pair.conn->deadline.expiresAfter(std::chrono::milliseconds(0));
+  pair.ioc.run();  // the deadline passes
+  pair.ioc.restart();
+  ASSERT_TRUE(pair.conn->deadline.timedOut());
+  DeadlineStream stream(&pair.conn->socket, &pair.conn->deadline);
 
   std::optional<boost::system::error_code> read_result;
   char scratch[64];
@@ -64,7 +67,7 @@ TEST(DeadlineStream, FailsEveryOperationOncePastTheDeadline) {
 TEST(DeadlineStream, PassesOperationsThroughBeforeTheDeadline) {
   SocketPair pair;
   net::write(pair.client, net::buffer(std::string("GET /x HTTP/1.1\r\nHost: x\r\n\r\n")));
-  DeadlineStream stream(pair.conn.get());
+  DeadlineStream stream(&pair.conn->socket, &pair.conn->deadline);
   std::optional<boost::system::error_code> header_result;
   boost::beast::flat_buffer buffer;
   http::request_parser<http::string_body> parser;

@@ -259,6 +259,9 @@ class HttpServerImpl final : public HttpServer {
           boost::system::error_code ignored;
           conn->socket.cancel(ignored);
           conn->socket.shutdown(tcp::socket::shutdown_both, ignored);
+          if (conn->awaiting != nullptr) {
+            conn->awaiting->wake();  // the session stops waiting for its handler and ends
+          }
         }
       });
     }

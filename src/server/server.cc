@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <condition_variable>
 #include <filesystem>
@@ -121,7 +122,10 @@ class ServerImpl final : public Server {
     loop_ = EventLoop::create(1);
     // The API's connections and the router's connections to agents share the I/O workers, so an
     // invoke is read, forwarded, answered and written on one thread.
-    io_workers_ = IoWorkers::create(options_.io_threads);
+    int io_threads = options_.io_threads > 0
+                         ? options_.io_threads
+                         : std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
+    io_workers_ = IoWorkers::create(io_threads);
     AsyncHttpClientOptions agent_client_options;
     agent_client_options.workers = io_workers_;
     agent_client_ = AsyncHttpClient::create(agent_client_options);

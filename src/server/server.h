@@ -17,7 +17,7 @@ struct ServerOptions {
   std::string data_dir = "./hearth-data";
   AccountContext account;
   std::vector<Credentials> access_keys;  // required when listening beyond loopback
-  int io_threads = 2;
+  int io_threads = 0;  // HTTP I/O threads; 0: one per two cores of this machine, at least one
   int control_threads = 2;
   size_t control_queue = 256;
   size_t max_connections = 4096;
