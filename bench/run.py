@@ -229,8 +229,9 @@ def agent_pids(port):
     return [int(p) for p in out]
 
 
-def hearth_invoke_points(args, results, runtimes, extra=(), label=""):
-    """wrk at c=1 and c=64 against one EE per runtime; results under hearth<label>-<runtime>-c<c>."""
+def hearth_invoke_points(args, results, runtimes, workers, extra=(), label=""):
+    """wrk at c=1 and c=64 against one EE per runtime with `workers` processes (Python) or
+    concurrent invocations (the others); results under hearth<label>-<runtime>-w<workers>-c<c>."""
     server = Server(["--router-queue-wait-ms", "2000", *extra])
     try:
         cp = server.provider("bench", max_vcpu=64)
@@ -242,7 +243,7 @@ def hearth_invoke_points(args, results, runtimes, extra=(), label=""):
         for runtime in runtimes:
             rt, handler, code = functions[runtime]
             name = f"noop-{runtime}"
-            server.function(name, rt, handler, code, cp, args.workers)
+            server.function(name, rt, handler, code, cp, workers)
             version = server.publish(name)
             server.wait_active(name, version)
             server.scale(name, version, 1)  # one EE: `workers` processes/threads
@@ -252,9 +253,9 @@ def hearth_invoke_points(args, results, runtimes, extra=(), label=""):
             agents = agent_pids(server.port)
             groups = {"server": [server.proc.pid], "agent": agents, "runtime": descendants(agents)}
             for c in (1, 64):
-                key = f"hearth{label}-{runtime}-c{c}"
+                key = f"hearth{label}-{runtime}-w{workers}-c{c}"
                 results[key] = measured_wrk(url, c, args.seconds, groups)
-                print(f"  hearth{label} {runtime:8s} c={c:<3d} {results[key]}", flush=True)
+                print(f"  {key:34s} {results[key]}", flush=True)
     finally:
         server.stop()
 
@@ -300,21 +301,28 @@ def node_points(args, results, processes):
 
 
 def bench_invoke(args, results):
-    """Rounds of: Hearth with its sandbox (the default), Hearth without (Python only), uWSGI at
-    its best setting on this machine (--uwsgi-processes) and with as many processes as the
-    EE has workers. Each point keeps the median of its rounds."""
+    """Rounds of: Hearth with its sandbox (the default) with as many Python processes as uWSGI's
+    best setting (--uwsgi-processes) and with --workers, Hearth without its sandbox, uWSGI at
+    both settings, and (first round) the Node and provided runtimes and Node's own http server.
+    Each point keeps the median of its rounds."""
     rounds = {}
+    python_workers = sorted({args.uwsgi_processes, args.workers})
+    others = [r for r in args.runtimes.split(",") if r and r != "python"]
     for r in range(args.rounds):
         print(f" round {r + 1}/{args.rounds}", flush=True)
         one = {}
-        hearth_invoke_points(args, one, ["python", "node", "provided"] if r == 0 else ["python"])
-        if r == 0:
-            node_points(args, one, 1)  # Node's http server: one process, and one per core
-            node_points(args, one, os.cpu_count() or 2)
-        hearth_invoke_points(args, one, ["python"], ["--insecure-no-sandbox"], "-nosandbox")
-        uwsgi_points(args, one, args.uwsgi_processes)
-        if args.uwsgi_processes != args.workers:
-            uwsgi_points(args, one, args.workers)
+        for workers in python_workers:
+            hearth_invoke_points(args, one, ["python"], workers)
+        if r == 0 and others:
+            hearth_invoke_points(args, one, others, args.workers)
+        hearth_invoke_points(args, one, ["python"], args.uwsgi_processes,
+                             ["--insecure-no-sandbox"], "-nosandbox")
+        if args.baselines:
+            if r == 0 and "node" in others:
+                node_points(args, one, 1)  # Node's http server: one process, and one per core
+                node_points(args, one, os.cpu_count() or 2)
+            for processes in python_workers:
+                uwsgi_points(args, one, processes)
         for key, value in one.items():
             rounds.setdefault(key, []).append(value)
     for key, values in rounds.items():
@@ -322,6 +330,43 @@ def bench_invoke(args, results):
             metric: round(statistics.median(v[metric] for v in values), 3) for metric in values[0]
         }
         results[key]["rounds"] = len(values)
+
+
+INVOKE_ROWS = [  # (result key prefix, system, setting)
+    ("hearth-python-w{u}", "Hearth, Python no-op", "1 EE x {u} processes, sandbox"),
+    ("hearth-python-w{w}", "Hearth, Python no-op", "1 EE x {w} processes, sandbox"),
+    ("hearth-nosandbox-python-w{u}", "Hearth, Python no-op", "1 EE x {u} processes, no sandbox"),
+    ("uwsgi-p{u}-python", "uWSGI, Python no-op", "{u} processes (best on this machine)"),
+    ("uwsgi-p{w}-python", "uWSGI, Python no-op", "{w} processes (as many as Hearth's)"),
+    ("hearth-provided-w{w}", "Hearth, provided no-op", "1 EE x {w} threads, sandbox"),
+    ("hearth-node-w{w}", "Hearth, Node no-op", "1 EE, concurrency {w}, sandbox"),
+    ("node-http-p1", "Node http, no-op", "1 process"),
+    ("node-http-p{n}", "Node http, no-op", "{n} processes (node:cluster)"),
+]
+
+
+def invoke_table(args, results):
+    """The invoke points as a Markdown table: latency at c=1, throughput at c=64, and the CPU
+    time per request of each process group and the context switches per request at c=64."""
+    fill = {"u": args.uwsgi_processes, "w": args.workers, "n": os.cpu_count() or 2}
+    lines = ["| system | setting | c=1 p50 ms | c=1 p99 ms | c=64 req/s | c=64 p99 ms "
+             "| server µs | agent µs | runtime µs | switches |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    seen = set()
+    for prefix, system, setting in INVOKE_ROWS:
+        key = prefix.format(**fill)
+        if key in seen or f"{key}-c1" not in results:
+            continue
+        seen.add(key)
+        c1, c64 = results[f"{key}-c1"], results[f"{key}-c64"]
+        own = [c64.get(f"cpu_us_{g}") for g in ("server", "agent")]
+        runtime = c64.get("cpu_us_runtime", next((v for k, v in c64.items()
+                                                   if k.startswith("cpu_us_")), None))
+        cells = [system, setting.format(**fill), c1["p50_ms"], c1["p99_ms"], round(c64["rps"]),
+                 c64["p99_ms"], *(v if v is not None else "" for v in own), runtime,
+                 c64["ctx_switches"]]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
 
 
 def bench_publish(args, results):
@@ -419,6 +464,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="invoke rounds (medians are kept)")
     parser.add_argument("--uwsgi-processes", type=int, default=2,
                         help="uWSGI's best setting on this machine (2 on 2 cores)")
+    parser.add_argument("--runtimes", default="python,node,provided",
+                        help="Hearth runtimes to measure (Python is always measured)")
+    parser.add_argument("--no-baselines", dest="baselines", action="store_false",
+                        help="skip uWSGI and Node's http server")
     parser.add_argument("--json", help="write results to this file")
     args = parser.parse_args()
     results = {}
@@ -431,25 +480,37 @@ def main():
         print("publish:", flush=True); bench_publish(args, results)
     if "memory" in todo:
         print("memory:", flush=True); bench_memory(args, results)
-    best = f"uwsgi-p{args.uwsgi_processes}-python"
-    if "hearth-python-c1" in results and f"{best}-c1" in results:
-        h1, h64 = results["hearth-python-c1"], results["hearth-python-c64"]
-        n1, n64 = results["hearth-nosandbox-python-c1"], results["hearth-nosandbox-python-c64"]
-        u1, u64 = results[f"{best}-c1"], results[f"{best}-c64"]
-        results["summary"] = {
-            "added_p50_ms_c1_over_uwsgi": round(h1["p50_ms"] - u1["p50_ms"], 3),
-            "throughput_ratio_c64_hearth_over_uwsgi": round(h64["rps"] / u64["rps"], 2),
-            "throughput_ratio_c64_sandbox_over_nosandbox": round(h64["rps"] / n64["rps"], 2),
-            "p50_ratio_c1_sandbox_over_nosandbox": round(h1["p50_ms"] / n1["p50_ms"], 2),
-            # Hearth's own CPU per invoke (server + agent, not the runtime), at c=64.
-            "hearth_cpu_us_per_invoke_c64": round(h64["cpu_us_server"] + h64["cpu_us_agent"], 1),
-        }
+    u, w = args.uwsgi_processes, args.workers
+    if f"hearth-python-w{u}-c64" in results:
+        summary = {}
+        best_hearth = max((f"hearth-python-w{n}" for n in (u, w)),
+                          key=lambda k: results[f"{k}-c64"]["rps"])
+        h1, h64 = results[f"{best_hearth}-c1"], results[f"{best_hearth}-c64"]
+        summary["hearth_python_best_setting"] = best_hearth
+        # Hearth's own CPU per invoke (server + agent, not the runtime), at c=64.
+        summary["hearth_cpu_us_per_invoke_c64"] = round(h64["cpu_us_server"] + h64["cpu_us_agent"], 1)
+        n64 = results.get(f"hearth-nosandbox-python-w{u}-c64")
+        if n64:
+            summary["throughput_ratio_c64_sandbox_over_nosandbox"] = round(
+                results[f"hearth-python-w{u}-c64"]["rps"] / n64["rps"], 2)
+        if f"uwsgi-p{u}-python-c1" in results:
+            u1, u64 = results[f"uwsgi-p{u}-python-c1"], results[f"uwsgi-p{u}-python-c64"]
+            summary["added_p50_ms_c1_over_uwsgi_best"] = round(h1["p50_ms"] - u1["p50_ms"], 3)
+            summary["throughput_ratio_c64_hearth_best_over_uwsgi_best"] = round(h64["rps"] / u64["rps"], 2)
+            for n in (u, w):
+                same = results.get(f"uwsgi-p{n}-python-c64")
+                if same:
+                    summary[f"throughput_ratio_c64_hearth_over_uwsgi_same_processes_{n}"] = round(
+                        results[f"hearth-python-w{n}-c64"]["rps"] / same["rps"], 2)
         node_best = max((results[k] for k in results if k.startswith("node-http-") and k.endswith("-c64")),
                         key=lambda v: v["rps"], default=None)
-        if node_best and "hearth-node-c64" in results:
-            results["summary"]["throughput_ratio_c64_hearth_node_over_node_http_best"] = round(
-                results["hearth-node-c64"]["rps"] / node_best["rps"], 3)
-        print(f"summary (medians of {args.rounds} rounds): {results['summary']}")
+        if node_best and f"hearth-node-w{w}-c64" in results:
+            summary["throughput_ratio_c64_hearth_node_over_node_http_best"] = round(
+                results[f"hearth-node-w{w}-c64"]["rps"] / node_best["rps"], 3)
+        results["summary"] = summary
+        print(f"\ninvoke, medians of {args.rounds} round(s) of {args.seconds} s per point:")
+        print(invoke_table(args, results))
+        print(f"\nsummary: {summary}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -20,6 +20,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,7 @@ import util from 'node:util';
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
 
 const API_PREFIX = '/2018-06-01/runtime';
+const MAX_RESPONSE_HEAD = 64 * 1024;
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
 const MAX_NEXT_FAILURES = 20;
 const PIPE_BUF = 4096;
@@ -233,6 +235,86 @@ function runMain() {
 // Runtime API client (worker side)
 // ---------------------------------------------------------------------------
 
+// One kept-alive connection to the Runtime API, one request at a time. The Runtime API always
+// answers with Content-Length, so a response is read without node:http's general parser, which
+// costs more than a small invocation's handler.
+class RuntimeConnection {
+  constructor(host, port) {
+    this.socket = net.connect({ host, port });
+    this.socket.setNoDelay(true);
+    this.closed = false;
+    this.buffer = null;
+    this.pending = null; // { resolve, reject, status, headers, bodyAt, length }
+    this.socket.on('data', (chunk) => this.onData(chunk));
+    this.socket.on('error', (err) => this.close(err));
+    this.socket.on('close', () => this.close(new Error('Runtime API closed the connection')));
+  }
+
+  send(head, body) {
+    if (this.closed) return Promise.reject(new Error('Runtime API connection closed'));
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject, status: 0, headers: null, bodyAt: -1, length: 0 };
+      if (body === undefined || typeof body === 'string') {
+        this.socket.write(body ? head + body : head);
+      } else {
+        this.socket.cork();
+        this.socket.write(head, 'latin1');
+        this.socket.write(body);
+        this.socket.uncork();
+      }
+    });
+  }
+
+  onData(chunk) {
+    const p = this.pending;
+    if (!p) {
+      this.socket.destroy(); // bytes nobody asked for
+      return;
+    }
+    this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
+    if (p.bodyAt < 0) {
+      const end = this.buffer.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (this.buffer.length > MAX_RESPONSE_HEAD) this.close(new Error('Runtime API response head too large'));
+        return;
+      }
+      const lines = this.buffer.toString('latin1', 0, end).split('\r\n');
+      p.status = Number(lines[0].split(' ', 3)[1]);
+      p.headers = {};
+      for (let i = 1; i < lines.length; i++) {
+        const colon = lines[i].indexOf(':');
+        if (colon > 0) p.headers[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim();
+      }
+      if (p.headers['transfer-encoding'] !== undefined || !Number.isInteger(p.status)) {
+        this.close(new Error('malformed Runtime API response'));
+        return;
+      }
+      p.length = Number(p.headers['content-length'] ?? '0');
+      if (!Number.isSafeInteger(p.length) || p.length < 0) {
+        this.close(new Error('malformed Runtime API response'));
+        return;
+      }
+      p.bodyAt = end + 4;
+    }
+    if (this.buffer.length < p.bodyAt + p.length) return;
+    const body = Buffer.from(this.buffer.subarray(p.bodyAt, p.bodyAt + p.length));
+    const extra = this.buffer.length > p.bodyAt + p.length;
+    this.buffer = null;
+    this.pending = null;
+    if (extra || p.headers.connection?.toLowerCase() === 'close') this.close(null);
+    p.resolve({ status: p.status, headers: p.headers, body });
+  }
+
+  close(err) {
+    const p = this.pending;
+    this.pending = null;
+    if (p) p.reject(err ?? new Error('Runtime API connection closed'));
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+  }
+}
+
 class RuntimeApi {
   constructor(address) {
     const idx = (address ?? '').lastIndexOf(':');
@@ -245,22 +327,22 @@ class RuntimeApi {
     }
     this.host = host;
     this.port = port;
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+    this.hostHeader = `Host: ${address}\r\n`;
+    this.idle = []; // kept-alive RuntimeConnections
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity }); // streamed responses
   }
 
-  request(method, urlPath, body, headers = {}) {
-    return new Promise((resolve, reject) => {
-      const opts = { host: this.host, port: this.port, method, path: API_PREFIX + urlPath, agent: this.agent, headers };
-      if (body !== undefined) opts.headers = { ...headers, 'Content-Length': Buffer.byteLength(body) };
-      const req = http.request(opts, (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+  async request(method, urlPath, body, headers = {}) {
+    let head = `${method} ${API_PREFIX}${urlPath} HTTP/1.1\r\n${this.hostHeader}`;
+    for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+    if (body !== undefined) head += `Content-Length: ${Buffer.byteLength(body)}\r\n`;
+    head += '\r\n';
+    let conn = this.idle.pop();
+    while (conn && conn.closed) conn = this.idle.pop();
+    conn ??= new RuntimeConnection(this.host, this.port);
+    const res = await conn.send(head, body);
+    if (!conn.closed) this.idle.push(conn);
+    return res;
   }
 
   async next() {

@@ -221,6 +221,8 @@ class JsonLineStream(io.TextIOBase):
             self.write(line)
 
     def flush(self):
+        if not self._buf:
+            return  # nothing buffered: no lock (runs after every invocation)
         with self._lock:
             if self._buf:
                 self._emit()

@@ -89,9 +89,14 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
     while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    for (auto& pools : pools_) {
-      MutexLock lock(&pools.mu);
-      pools.idle.clear();
+    // Idle connections close on their own worker, where their deadlines' timers run.
+    for (size_t worker = 0; worker < pools_.size(); ++worker) {
+      std::unordered_map<std::string, std::vector<ConnectionPtr>> idle;
+      {
+        MutexLock lock(&pools_[worker].mu);
+        idle.swap(pools_[worker].idle);
+      }
+      net::post(workers_->loop(worker), [idle = std::move(idle)] {});
     }
     if (owns_workers_) {
       workers_->stop();
