@@ -253,7 +253,17 @@ class RuntimeConnection {
   send(head, body) {
     if (this.closed) return Promise.reject(new Error('Runtime API connection closed'));
     return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject, status: 0, headers: null, bodyAt: -1, length: 0 };
+      this.pending = {
+        resolve,
+        reject,
+        received: false, // whether any byte of the response has arrived
+        status: 0,
+        headers: null,
+        bodyAt: -1,
+        length: 0,
+        chunks: [],
+        have: 0,
+      };
       if (body === undefined || typeof body === 'string') {
         this.socket.write(body ? head + body : head);
       } else {
@@ -268,10 +278,21 @@ class RuntimeConnection {
   onData(chunk) {
     const p = this.pending;
     if (!p) {
-      this.socket.destroy(); // bytes nobody asked for
+      this.close(null); // bytes nobody asked for
       return;
     }
-    this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
+    p.received = true;
+    if (p.bodyAt >= 0) {
+      // The body arrives in chunks: joined once, when it is complete.
+      p.chunks.push(chunk);
+      p.have += chunk.length;
+      if (p.have < p.length) return;
+      this.buffer = Buffer.concat(p.chunks, p.have);
+      p.chunks = [];
+      p.bodyAt = 0;
+    } else {
+      this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
+    }
     if (p.bodyAt < 0) {
       const end = this.buffer.indexOf('\r\n\r\n');
       if (end < 0) {
@@ -295,8 +316,13 @@ class RuntimeConnection {
         return;
       }
       p.bodyAt = end + 4;
+      if (this.buffer.length < p.bodyAt + p.length) {
+        p.chunks.push(this.buffer.subarray(p.bodyAt));
+        p.have = this.buffer.length - p.bodyAt;
+        this.buffer = null;
+        return;
+      }
     }
-    if (this.buffer.length < p.bodyAt + p.length) return;
     const body = Buffer.from(this.buffer.subarray(p.bodyAt, p.bodyAt + p.length));
     const extra = this.buffer.length > p.bodyAt + p.length;
     this.buffer = null;
@@ -308,7 +334,11 @@ class RuntimeConnection {
   close(err) {
     const p = this.pending;
     this.pending = null;
-    if (p) p.reject(err ?? new Error('Runtime API connection closed'));
+    if (p) {
+      const failure = err ?? new Error('Runtime API connection closed');
+      failure.unanswered = !p.received;
+      p.reject(failure);
+    }
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();
@@ -339,8 +369,22 @@ class RuntimeApi {
     head += '\r\n';
     let conn = this.idle.pop();
     while (conn && conn.closed) conn = this.idle.pop();
-    conn ??= new RuntimeConnection(this.host, this.port);
-    const res = await conn.send(head, body);
+    let res;
+    if (conn) {
+      try {
+        res = await conn.send(head, body);
+      } catch (err) {
+        // A kept-alive connection the agent had closed: the request never got an answer, so it
+        // goes once more on a new connection (every Runtime API request may be sent again
+        // when it was not answered).
+        if (!err.unanswered) throw err;
+        conn = null;
+      }
+    }
+    if (!conn) {
+      conn = new RuntimeConnection(this.host, this.port);
+      res = await conn.send(head, body);
+    }
     if (!conn.closed) this.idle.push(conn);
     return res;
   }

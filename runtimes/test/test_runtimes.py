@@ -65,6 +65,7 @@ class FakeRuntimeAPI:
         self.inflight = 0
         self.max_inflight = 0
         self.closed = False
+        self.close_after_answer = False  # close each connection after answering a POST
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -118,6 +119,8 @@ class FakeRuntimeAPI:
                         (api.responses if kind == "response" else api.errors)[rid] = record
                         status = 202
                     api.cond.notify_all()
+                if api.close_after_answer:
+                    self.close_connection = True  # unannounced, as when an idle connection is dropped
                 if status == 202:
                     return self._reply(202, {"status": "OK"})
                 return self._reply(status, {"errorType": "Runtime.InvalidInvokeId", "errorMessage": rid})
@@ -552,6 +555,20 @@ class RuntimeTestBase(unittest.TestCase):
 
     # -- shared scenarios -------------------------------------------------
 
+    def check_large_events_and_dropped_connections(self):
+        proc = self.start("app.handler", n=1)
+        self.ready(proc, 1)
+        payload = {"action": "echo", "blob": "x" * (3 * 1024 * 1024)}  # many reads per body
+        rid = self.api.enqueue(payload)
+        self.answered(proc, [rid])
+        self.assertEqual(self.api.response_json(rid)["event"], payload)
+        self.api.close_after_answer = True
+        ids = []
+        for i in range(5):  # each on a new connection: the kept-alive one was dropped
+            ids.append(self.api.enqueue({"action": "echo", "i": i}))
+            self.answered(proc, ids[-1:])
+        self.assertEqual([self.api.response_json(r)["event"]["i"] for r in ids], list(range(5)))
+
     def check_concurrency_cap(self, n, sleep_event, parked):
         proc = self.start("app.handler", n=n)
         self.ready(proc, parked)
@@ -653,6 +670,9 @@ class PythonRuntimeTest(RuntimeTestBase):
         self.assertEqual(out["pid"], out["init_pid"])
         self.assertEqual(self.api.responses[rid]["headers"]["content-type"], "application/json")
         self.assert_log_format(proc)
+
+    def test_large_events_and_dropped_connections(self):
+        self.check_large_events_and_dropped_connections()
 
     def test_result_encodings(self):
         proc = self.start("app.handler", n=1)
@@ -810,6 +830,9 @@ class NodeRuntimeTest(RuntimeTestBase):
         self.assertEqual(self.api.response_json(rid)["event"], payload)
         self.assertEqual(self.api.responses[rid]["headers"]["content-type"], "application/json")
         self.assert_log_format(proc)
+
+    def test_large_events_and_dropped_connections(self):
+        self.check_large_events_and_dropped_connections()
 
     def test_result_encodings(self):
         proc = self.start("app.handler", n=1)

@@ -89,7 +89,8 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
     while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    // Idle connections close on their own worker, where their deadlines' timers run.
+    // Idle connections close on their own worker, where their deadlines' timers run (or, when
+    // the workers stop first, when their loops are destroyed, after their threads have ended).
     for (size_t worker = 0; worker < pools_.size(); ++worker) {
       std::unordered_map<std::string, std::vector<ConnectionPtr>> idle;
       {
@@ -153,11 +154,20 @@ class AsyncHttpClientImpl final : public AsyncHttpClient {
           break;
         }
         conn->deadline.expiresAfter(timeout);
-        auto [connect_ec, endpoint] =
-            co_await net::async_connect(conn->socket, endpoints, kNoThrow);
+        // Past the deadline no further endpoint is tried: cancelling only ends the attempt
+        // in progress.
+        PooledConnection* connecting = conn.get();
+        auto [connect_ec, endpoint] = co_await net::async_connect(
+            conn->socket, endpoints,
+            [connecting](const boost::system::error_code&, const tcp::endpoint&) {
+              return !connecting->deadline.timedOut();
+            },
+            kNoThrow);
         if (connect_ec) {
-          result = Status(StatusCode::kUnavailable,
-                          "cannot connect to " + k + ": " + connect_ec.message());
+          result = Status(
+              StatusCode::kUnavailable,
+              "cannot connect to " + k + ": " +
+                  (conn->deadline.timedOut() ? std::string("timed out") : connect_ec.message()));
           break;
         }
         conn->socket.set_option(tcp::no_delay(true));

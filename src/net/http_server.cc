@@ -325,9 +325,11 @@ class HttpServerImpl final : public HttpServer {
         } else {
           --refusing_;
         }
-        std::lock_guard lock(connections_mu_);
-        connections_by_id_.erase(id);
-        --connections_;
+        {
+          std::lock_guard lock(connections_mu_);
+          connections_by_id_.erase(id);
+        }
+        --connections_;  // last: once it reaches zero, drain() may return and the server go
       };
       ConnectionContext context{&options_, &handler_, &in_flight_, &draining_};
       if (admitted) {
