@@ -224,9 +224,13 @@ def rss_kib(pid):
 
 
 def agent_pids(port):
+    """The agents of the server on `port`, without the processes they fork (a sandboxed EE's
+    init keeps the agent's command line)."""
     out = subprocess.run(["pgrep", "-f", f"hearth agent --server http://127.0.0.1:{port} "],
                          capture_output=True, text=True).stdout.split()
-    return [int(p) for p in out]
+    pids = {int(p) for p in out}
+    parents = process_table()
+    return sorted(p for p in pids if parents.get(p) not in pids)
 
 
 def hearth_invoke_points(args, results, runtimes, workers, extra=(), label=""):
@@ -413,7 +417,7 @@ def bench_memory(args, results):
         time.sleep(2)
         pids = agent_pids(server.port)
         full = sum(rss_kib(p) for p in pids)
-        per_ee = (full - base) / max(1, args.environments - 10)
+        per_ee = (full - base) / max(1, ready - 10)  # over the EEs that came up
         results["agent_rss_per_idle_ee_kib"] = {"environments": ready, "agents": len(pids),
                                                 "agent_rss_kib_at_10": base,
                                                 f"agent_rss_kib_at_{args.environments}": full,
