@@ -242,7 +242,11 @@ bool enterSandbox(const SandboxPlan& plan, int control_fd, SandboxFailure* failu
       return fail(kStageNetwork);
     }
   }
-  pid_t function_pid = ::fork();
+  // The raw system call, not fork(): this process is a clone of a multithreaded agent, and
+  // glibc's fork() first takes the allocator's locks, which another agent thread may have held
+  // at the clone; that fork would wait for them forever.
+  pid_t function_pid =
+      static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
   if (function_pid < 0) {
     return fail(kStageFork);
   }
