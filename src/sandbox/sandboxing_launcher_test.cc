@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -309,6 +310,53 @@ TEST_F(SandboxingLauncherTest, ThousandCyclesLeaveNothingBehind) {
   EXPECT_EQ(after.inits, 0u);
   EXPECT_LE(after.net_namespaces, before.net_namespaces);
   EXPECT_LE(after.links, before.links);
+}
+
+// The launcher forks from a process whose other threads allocate all the time (an agent's do):
+// no launch may hang on an allocator lock another thread held at the fork.
+TEST_F(SandboxingLauncherTest, LaunchesWhileOtherThreadsAllocate) {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> allocators;
+  for (int t = 0; t < 2; ++t) {
+    allocators.emplace_back([&stop] {
+      std::vector<std::string> churn(64);
+      for (size_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+        churn[i % churn.size()] = std::string(64 + i % 4096, 'x');
+      }
+    });
+  }
+  bool all_exited = true;
+  for (int i = 0; i < 200 && all_exited; ++i) {
+    LaunchSpec spec;
+    spec.id = "busy-" + std::to_string(i);
+    spec.argv = {"/bin/true"};
+    spec.working_dir = "/";
+    spec.memory_limit_bytes = 64 << 20;
+    spec.runtime_api_port = 9001;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    auto sandbox = launcher_->launch(
+        spec, [](OutputStream, std::string) {},
+        [&](int) {
+          std::lock_guard lock(mu);
+          done = true;
+          cv.notify_all();
+        });
+    ASSERT_TRUE(sandbox.isOk()) << i << ": " << sandbox.status().toString();
+    ::close((*sandbox)->takeRuntimeApiListener());
+    std::unique_lock lock(mu);
+    all_exited = cv.wait_for(lock, std::chrono::seconds(10), [&] { return done; });
+    EXPECT_TRUE(all_exited) << "launch " << i << " never exited";
+    if (!all_exited) {
+      lock.unlock();
+      (*sandbox)->terminate(std::chrono::milliseconds(0));
+    }
+  }
+  stop = true;
+  for (auto& allocator : allocators) {
+    allocator.join();
+  }
 }
 
 // Egress: a server of the instance (a host socket on 0.0.0.0) is reachable from the EE at
