@@ -26,11 +26,6 @@ constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kMaxDiscardBytes = 256u * 1024 * 1024;
 constexpr size_t kMaxDiscardAfterRefusalBytes = 64u * 1024;
 
-// Sets `conn`'s deadline `after` from now, replacing the previous one.
-void armDeadline(const std::shared_ptr<Connection>& conn, std::chrono::milliseconds after) {
-  conn->deadline.expiresAfter(after);
-}
-
 // Waits until the handler's response is in `pending` or the connection's deadline passes.
 net::awaitable<void> awaitResponse(std::shared_ptr<Connection> conn,
                                    std::shared_ptr<PendingResponse> pending) {
@@ -51,7 +46,7 @@ net::awaitable<void> writeResponse(ConnectionContext context, std::shared_ptr<Co
   if (responseHasBody(response.status)) {
     buffers[1] = net::buffer(response.body);
   }
-  armDeadline(conn, context.options->write_timeout);
+  conn->deadline.expiresAfter(context.options->write_timeout);
   DeadlineStream stream(&conn->socket, &conn->deadline);
   auto [ec, written] = co_await net::async_write(stream, buffers, kNoThrow);
   *write_ok = !ec;
@@ -75,7 +70,8 @@ net::awaitable<void> refuseAndClose(ConnectionContext context, std::shared_ptr<C
   }
   std::vector<char> scratch(discard_bytes > kMaxDiscardAfterRefusalBytes ? 64 * 1024 : 4 * 1024);
   size_t total = 0;
-  armDeadline(conn, std::chrono::seconds(discard_bytes > kMaxDiscardAfterRefusalBytes ? 5 : 1));
+  conn->deadline.expiresAfter(
+      std::chrono::seconds(discard_bytes > kMaxDiscardAfterRefusalBytes ? 5 : 1));
   DeadlineStream stream(&conn->socket, &conn->deadline);
   while (total < discard_bytes) {
     auto [ec, n] = co_await stream.async_read_some(net::buffer(scratch), kNoThrow);
@@ -105,8 +101,8 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
     // Wait for the request's first byte (unless it is pipelined behind the last one). A
     // connection that sends nothing in time is closed without an answer.
     if (buffer.size() == 0) {
-      armDeadline(conn, first_request ? context.options->first_byte_timeout
-                                      : context.options->idle_timeout);
+      conn->deadline.expiresAfter(first_request ? context.options->first_byte_timeout
+                                                : context.options->idle_timeout);
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kNoThrow);
       if (ec) {
         co_return;
@@ -115,7 +111,7 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
     }
     RequestParser parser;
     configureParser(parser, context.options->max_header_bytes);
-    armDeadline(conn, context.options->header_timeout);
+    conn->deadline.expiresAfter(context.options->header_timeout);
     auto [read_ec, header_bytes] =
         co_await http::async_read_header(stream, buffer, parser, kNoThrow);
     if (read_ec) {
@@ -154,14 +150,14 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
     if (!parser.is_done() && parser.get().version() >= 11 &&
         beast::iequals(expect, "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, 11};
-      armDeadline(conn, context.options->write_timeout);
+      conn->deadline.expiresAfter(context.options->write_timeout);
       auto [cont_ec, cont_n] = co_await http::async_write(stream, cont, kNoThrow);
       if (cont_ec) {
         co_return;
       }
     }
     if (!parser.is_done()) {
-      armDeadline(conn, context.options->body_timeout);
+      conn->deadline.expiresAfter(context.options->body_timeout);
       auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, kNoThrow);
       if (body_ec) {
         if (body_ec == http::error::body_limit) {
@@ -213,7 +209,7 @@ net::awaitable<void> serveRequests(ConnectionContext context, std::shared_ptr<Co
         }
       });
     };
-    armDeadline(conn, context.options->handler_timeout);
+    conn->deadline.expiresAfter(context.options->handler_timeout);
     (*context.handler)(std::move(request), std::move(responder));
     if (!pending->response) {
       co_await awaitResponse(conn, pending);

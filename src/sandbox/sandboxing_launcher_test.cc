@@ -269,35 +269,48 @@ HostResidue hostResidue(const std::string& cgroup_parent) {
   return residue;
 }
 
+// `/bin/true` in a sandbox, and its exit.
+struct TrueRun {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool exited = false;
+
+  auto launch(SandboxLauncher* launcher, std::string id) {
+    LaunchSpec spec;
+    spec.id = std::move(id);
+    spec.argv = {"/bin/true"};
+    spec.working_dir = "/";
+    spec.memory_limit_bytes = 64 << 20;
+    spec.runtime_api_port = 9001;
+    return launcher->launch(
+        spec, [](OutputStream, std::string) {},
+        [this](int) {
+          std::lock_guard lock(mu);
+          exited = true;
+          cv.notify_all();
+        });
+  }
+  // Whether it exited within 10 s.
+  bool waitExit() {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(10), [this] { return exited; });
+  }
+};
+
 // 1,000 sandboxes created and destroyed leave no process, mount, cgroup or network namespace.
 TEST_F(SandboxingLauncherTest, ThousandCyclesLeaveNothingBehind) {
   // (The instance's group, one per controller, stays for the launcher's life.)
   HostResidue before = hostResidue(cgroup_parent_);
   for (int i = 0; i < 1000; ++i) {
-    LaunchSpec spec;
-    spec.id = "cycle-" + std::to_string(i);
-    spec.argv = {"/bin/true"};
-    spec.working_dir = "/";
-    spec.memory_limit_bytes = 64 << 20;
-    spec.runtime_api_port = 9001;
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    auto sandbox = launcher_->launch(
-        spec, [](OutputStream, std::string) {},
-        [&](int) {
-          std::lock_guard lock(mu);
-          done = true;
-          cv.notify_all();
-        });
+    TrueRun run;
+    auto sandbox = run.launch(launcher_, "cycle-" + std::to_string(i));
     ASSERT_TRUE(sandbox.isOk()) << i << ": " << sandbox.status().toString();
     ::close((*sandbox)->takeRuntimeApiListener());
     // Every tenth one is killed while it may still be starting.
     if (i % 10 == 0) {
       (*sandbox)->terminate(std::chrono::milliseconds(0));
     }
-    std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return done; })) << i;
+    ASSERT_TRUE(run.waitExit()) << i;
   }
   // The kernel dismantles dead network namespaces (and their links) asynchronously.
   HostResidue after = hostResidue(cgroup_parent_);
@@ -327,29 +340,13 @@ TEST_F(SandboxingLauncherTest, LaunchesWhileOtherThreadsAllocate) {
   }
   bool all_exited = true;
   for (int i = 0; i < 200 && all_exited; ++i) {
-    LaunchSpec spec;
-    spec.id = "busy-" + std::to_string(i);
-    spec.argv = {"/bin/true"};
-    spec.working_dir = "/";
-    spec.memory_limit_bytes = 64 << 20;
-    spec.runtime_api_port = 9001;
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    auto sandbox = launcher_->launch(
-        spec, [](OutputStream, std::string) {},
-        [&](int) {
-          std::lock_guard lock(mu);
-          done = true;
-          cv.notify_all();
-        });
+    TrueRun run;
+    auto sandbox = run.launch(launcher_, "busy-" + std::to_string(i));
     ASSERT_TRUE(sandbox.isOk()) << i << ": " << sandbox.status().toString();
     ::close((*sandbox)->takeRuntimeApiListener());
-    std::unique_lock lock(mu);
-    all_exited = cv.wait_for(lock, std::chrono::seconds(10), [&] { return done; });
+    all_exited = run.waitExit();
     EXPECT_TRUE(all_exited) << "launch " << i << " never exited";
     if (!all_exited) {
-      lock.unlock();
       (*sandbox)->terminate(std::chrono::milliseconds(0));
     }
   }
